@@ -1,0 +1,129 @@
+"""The ``trcli`` root command: global options, error translation, command registration.
+
+Only click is imported at start-up; every command imports twilio, rich, aiohttp or pyngrok
+inside its own function, so ``trcli --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import IO, Any
+
+import click
+
+from taskrouter_cli import __version__
+from taskrouter_cli.cli.context import AppContext
+from taskrouter_cli.errors import ExitCode, TrcliError
+
+
+class UserFacingError(click.ClickException):
+    """A TrcliError on its way out: one line on stderr and the error's exit code."""
+
+    def __init__(self, error: TrcliError) -> None:
+        super().__init__(error.one_line())
+        self.exit_code = int(error.exit_code)  # type: ignore[misc]
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(f"Error: {self.format_message()}", file=file or sys.stderr)
+
+
+def _debug_requested(ctx: click.Context) -> bool:
+    app = ctx.find_object(AppContext)
+    return bool(app and app.debug) or os.environ.get("TRCLI_DEBUG", "") not in ("", "0")
+
+
+class TrcliGroup(click.Group):
+    """A group that turns every exception into one line and a documented exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            if _debug_requested(ctx):
+                raise
+            click.echo("Interrupted.", err=True)
+            ctx.exit(int(ExitCode.INTERRUPTED))
+        except Exception as exc:
+            if _debug_requested(ctx):
+                raise
+            raise UserFacingError(_to_user_error(exc, ctx)) from None
+
+
+def _to_user_error(exc: Exception, ctx: click.Context) -> TrcliError:
+    from taskrouter_cli.client import translate_exception
+
+    app = ctx.find_object(AppContext)
+    settings = app._settings if app is not None else None
+    translated = translate_exception(exc, settings)
+    if translated is not None:
+        return translated
+    return TrcliError(
+        f"Unexpected {exc.__class__.__name__}: {exc}",
+        "This is a bug in trcli; run again with --debug for the traceback and report it",
+    )
+
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@click.group(cls=TrcliGroup, context_settings=CONTEXT_SETTINGS)
+@click.version_option(__version__, "--version", prog_name="trcli")
+@click.option(
+    "--profile",
+    envvar="TRCLI_PROFILE",
+    show_envvar=True,
+    metavar="NAME",
+    help="Config profile to use (see 'trcli config list').",
+)
+@click.option(
+    "--account-sid",
+    metavar="AC...",
+    help="Twilio Account SID (overrides TWILIO_ACCOUNT_SID and the profile).",
+)
+@click.option(
+    "--api-url",
+    metavar="URL",
+    help="TaskRouter base URL, e.g. a sandbox at http://127.0.0.1:4010 (env TRCLI_API_URL).",
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    profile: str | None,
+    account_sid: str | None,
+    api_url: str | None,
+    debug: bool,
+) -> None:
+    """trcli: create Tasks, accept Reservations and serve assignment callbacks for Twilio
+    TaskRouter, live or against an offline sandbox.
+
+    \b
+    Start here (no account needed):
+      trcli tutorial            the quickstart, end to end, against a local sandbox
+      trcli sandbox             run the offline TaskRouter on http://127.0.0.1:4010
+
+    Credentials come from options, then TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN (or
+    TWILIO_API_KEY / TWILIO_API_SECRET), then the profile in $TRCLI_HOME/config.toml.
+    """
+    app = ctx.ensure_object(AppContext)
+    app.profile = profile
+    app.debug = debug
+    app.override("account_sid", account_sid)
+    app.override("api_url", api_url)
+
+
+def _register_commands() -> None:
+    from taskrouter_cli.cli.config_cmd import config
+
+    cli.add_command(config)
+
+
+_register_commands()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="trcli")

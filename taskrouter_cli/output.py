@@ -1,0 +1,144 @@
+"""Everything trcli prints: JSON for scripts, rich tables for people, one-line errors.
+
+Data goes to stdout; progress and diagnostics go to stderr. Rich decides about colour: none when
+the stream is not a terminal or ``NO_COLOR`` is set. rich is imported on first use only, so
+commands that print nothing (and ``--help``) do not pay for it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timezone
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+Column = tuple[str, str]
+"""(header, field name) of a table column."""
+
+
+@lru_cache(maxsize=1)
+def _console_class() -> type[Console]:
+    from rich.console import Console
+
+    return Console
+
+
+def console() -> Console:
+    """A console on the current ``sys.stdout`` (so test runners that swap it see the output)."""
+    return _console_class()(file=sys.stdout, highlight=False, soft_wrap=False)
+
+
+def err_console() -> Console:
+    return _console_class()(file=sys.stderr, highlight=False, soft_wrap=False)
+
+
+def format_datetime(value: datetime) -> str:
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def to_jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return format_datetime(value)
+    if isinstance(value, Mapping):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if hasattr(value, "value") and value.__class__.__module__.startswith("twilio"):
+        return value.value  # twilio enums
+    return value
+
+
+def resource_to_dict(resource: Any) -> dict[str, Any]:
+    """The SDK's snake_case fields of an instance resource (``url``/``links`` included)."""
+    if isinstance(resource, Mapping):
+        return {k: to_jsonable(v) for k, v in resource.items()}
+    return {
+        name: to_jsonable(value)
+        for name, value in vars(resource).items()
+        if not name.startswith("_")
+    }
+
+
+def print_json(data: Any) -> None:
+    """Write JSON, and nothing else, to stdout."""
+    sys.stdout.write(json.dumps(to_jsonable(data), indent=2, sort_keys=False) + "\n")
+    sys.stdout.flush()
+
+
+def emit(data: Any, *, as_json: bool, table: Any | None = None) -> None:
+    """Print ``data`` as JSON or, for people, call ``table()`` to render it."""
+    if as_json:
+        print_json(data)
+    elif table is not None:
+        table()
+
+
+def cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime):
+        return format_datetime(value)
+    return str(value)
+
+
+def print_table(
+    rows: Iterable[Mapping[str, Any]],
+    columns: Sequence[Column],
+    *,
+    title: str | None = None,
+    empty_message: str = "Nothing to show.",
+) -> None:
+    from rich.table import Table
+
+    rows = list(rows)
+    if not rows:
+        err_console().print(empty_message)
+        return
+    table = Table(title=title, title_justify="left", show_lines=False)
+    for header, _ in columns:
+        table.add_column(header, overflow="fold")
+    for row in rows:
+        table.add_row(*(cell(row.get(name)) for _, name in columns))
+    console().print(table)
+
+
+def print_fields(
+    data: Mapping[str, Any], fields: Sequence[Column], *, title: str | None = None
+) -> None:
+    """One resource as a two-column table of field names and values."""
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left", show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    for label, name in fields:
+        table.add_row(label, cell(data.get(name)))
+    console().print(table)
+
+
+def info(message: str) -> None:
+    """A diagnostic line for people on stderr (rich markup allowed)."""
+    err_console().print(message)
+
+
+def success(message: str) -> None:
+    err_console().print(f"[green]✓[/green] {message}")
+
+
+def pretty_json_text(text: str | None) -> str:
+    """A JSON document stored as a string (attributes, configuration), indented for reading."""
+    if not text:
+        return "{}"
+    try:
+        return json.dumps(json.loads(text), indent=2)
+    except ValueError:
+        return text
