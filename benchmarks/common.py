@@ -1,0 +1,97 @@
+"""Small helpers shared by the benchmarks: timing child processes, percentiles, reporting."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+RESULTS_DIR = Path(__file__).parent / "results"
+
+
+@dataclass
+class ProcessRun:
+    seconds: float
+    max_rss_mb: float
+
+
+def run_process(argv: Sequence[str], env: dict[str, str] | None = None) -> ProcessRun:
+    """Run a command to completion; wall time and the child's peak resident memory."""
+    start = time.perf_counter()
+    child = subprocess.Popen(
+        list(argv), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
+    )
+    _, status, usage = os.wait4(child.pid, 0)
+    elapsed = time.perf_counter() - start
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} exited with {child.returncode}")
+    # ru_maxrss is KiB on Linux.
+    return ProcessRun(seconds=elapsed, max_rss_mb=usage.ru_maxrss / 1024)
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+@dataclass
+class Report:
+    name: str
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, **row: Any) -> None:
+        self.rows.append(row)
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+
+    def print_table(self) -> None:
+        print(f"\n## {self.name}")
+        if self.rows:
+            columns = list(self.rows[0])
+            for row in self.rows[1:]:
+                columns += [c for c in row if c not in columns]
+            print("| " + " | ".join(columns) + " |")
+            print("|" + "---|" * len(columns))
+            for row in self.rows:
+                print("| " + " | ".join(_fmt(row.get(c, "")) for c in columns) + " |")
+        for text in self.notes:
+            print(f"\n{text}")
+
+    def save(self) -> Path:
+        RESULTS_DIR.mkdir(exist_ok=True)
+        path = RESULTS_DIR / f"{self.name}.json"
+        path.write_text(json.dumps({**asdict(self), "machine": machine()}, indent=2))
+        return path
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.3f}" if value < 10 else f"{value:,.0f}"
+    return str(value)
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "processor": platform.machine(),
+        "cpus": os.cpu_count(),
+    }
