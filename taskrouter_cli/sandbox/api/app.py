@@ -1,0 +1,238 @@
+"""The sandbox's aiohttp application: TaskRouter v1 (from the spec) plus ``/sandbox`` controls.
+
+Request flow for ``/v1/...`` (see :func:`handle_v1`):
+
+1. HTTP Basic auth against ``service.authenticate`` → else 401/20003 ``Authenticate``;
+2. the path is matched against the spec's paths (literal segments win over ``{Sid}``) → else
+   404/20404; a path SID that does not match its pattern → 404/20404 too (as TaskRouter does);
+3. the method must be one the spec lists for the path → else 405/20004 with ``Allow``;
+4. operations the sandbox does not implement (statistics) → 501 with a message saying so;
+5. parameters (query for GET, form body for POST) are checked and coerced (``params.py``);
+6. the service is called; records are rendered with absolute ``url``/``links`` (``serialize.py``).
+
+Errors never escape as tracebacks: :class:`HttpError` and the service's ``ApiError`` become
+Twilio's error body; anything unexpected becomes a generic 500 and the traceback is logged.
+
+Service calls run on the event loop thread by default (each is a short, lock-guarded in-memory
+operation plus one SQLite commit); pass ``executor`` to run them on a thread pool instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Executor
+from functools import partial
+from typing import Any, TypeVar
+
+from aiohttp import web
+
+from taskrouter_cli.sandbox.api import control
+from taskrouter_cli.sandbox.api.errors import METHOD_NOT_ALLOWED, HttpError, bad_request, not_found
+from taskrouter_cli.sandbox.api.params import coerce_params, decode_form, decode_query, paging
+from taskrouter_cli.sandbox.api.responses import (
+    CALL_KEY,
+    SERVICE_KEY,
+    authenticated,
+    base_url,
+    error_response,
+    json_response,
+    unauthorized,
+)
+from taskrouter_cli.sandbox.api.serialize import render_list, render_record
+from taskrouter_cli.sandbox.api.spec import PAGING_PARAMS, Operation, load_spec
+from taskrouter_cli.sandbox.errors import ApiError
+
+log = logging.getLogger("taskrouter_cli.sandbox.api")
+
+MAX_BODY_BYTES = 2 * 1024 * 1024
+"""Largest accepted request body: a 1 MB workflow configuration, form-encoded, fits."""
+
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+SCOPE_PARAMS = {"WorkspaceSid": "workspace_sid", "TaskSid": "task_sid", "WorkerSid": "worker_sid"}
+
+T = TypeVar("T")
+
+
+@web.middleware
+async def error_middleware(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except HttpError as exc:
+        return error_response(exc.status, exc.code, exc.message, **exc.headers)
+    except ApiError as exc:
+        return error_response(exc.status, exc.code, exc.message)
+    except web.HTTPRequestEntityTooLarge:
+        return error_response(413, 20001, f"The request body is larger than {MAX_BODY_BYTES} bytes")
+    except web.HTTPException as exc:
+        return error_response(exc.status, exc.status, exc.reason)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("unexpected error handling %s %s", request.method, request.path)
+        return error_response(500, 500, "Internal error in the sandbox (see its log)")
+
+
+async def read_form(request: web.Request, operation: Operation) -> list[tuple[str, str]]:
+    if request.query_string:
+        name = next(iter(request.query), request.query_string)
+        raise bad_request(
+            f"Unknown parameter {name} in the query string: "
+            f"{operation.method} parameters go in the form-encoded body"
+        )
+    body = await request.read()
+    if not body:
+        return []
+    if request.content_type != FORM_CONTENT_TYPE:
+        raise HttpError(
+            415,
+            20001,
+            f"Unsupported Content-Type '{request.content_type or 'none'}': "
+            f"send the parameters as {FORM_CONTENT_TYPE}",
+        )
+    return decode_form(body)
+
+
+def check_path(operation: Operation, values: dict[str, str], path: str) -> None:
+    from taskrouter_cli.sandbox.api.params import _compiled
+
+    for name, value in values.items():
+        pattern = operation.path_patterns.get(name)
+        if pattern and not _compiled(pattern).match(value):
+            raise not_found(path)
+
+
+async def handle_v1(request: web.Request) -> web.StreamResponse:
+    path = request.path
+    if not authenticated(request):
+        raise unauthorized()
+    found = load_spec().match(path)
+    if found is None:
+        raise not_found(path)
+    template, values = found
+    method = "GET" if request.method == "HEAD" else request.method
+    operation = template.operations.get(method)
+    if operation is None:
+        allow = ", ".join(sorted(template.operations))
+        raise HttpError(
+            405,
+            METHOD_NOT_ALLOWED,
+            f"Method {request.method} not allowed on {path} (allowed: {allow})",
+            headers={"Allow": allow},
+        )
+    check_path(operation, values, path)
+    if not operation.implemented:
+        raise HttpError(
+            501,
+            501,
+            f"The sandbox does not implement {operation.operation_id} "
+            f"({operation.method} {operation.path}); use a live TaskRouter account for it",
+        )
+    return await dispatch(request, operation, values)
+
+
+async def dispatch(
+    request: web.Request, operation: Operation, values: dict[str, str]
+) -> web.StreamResponse:
+    call = request.app[CALL_KEY]
+    service = request.app[SERVICE_KEY]
+    kind = operation.kind
+    assert kind is not None
+    scope = {SCOPE_PARAMS[k]: v for k, v in values.items() if k in SCOPE_PARAMS}
+    sid = values.get("Sid")
+    worker_view = "worker_sid" in scope
+    base = base_url(request)
+    if_match = request.headers.get("If-Match") if "If-Match" in operation.headers else None
+
+    if operation.action == "list":
+        pairs = decode_query(request.query_string)
+        size, page, token = paging(operation, pairs)
+        filters = coerce_params(operation, pairs, skip=PAGING_PARAMS)
+        result = await call(service.list, kind, scope, filters, size, token)
+        filters_query = [(k, v) for k, v in pairs if k not in PAGING_PARAMS]
+        assert operation.list_key is not None
+        body = render_list(
+            kind,
+            operation.list_key,
+            result.records,
+            base_url=base,
+            path=request.path,
+            filters_query=filters_query,
+            page_size=size,
+            page=getattr(result, "page", page),
+            page_token=token,
+            next_page_token=result.next_page_token,
+            previous_page_token=result.previous_page_token,
+            worker_view=worker_view,
+        )
+        return json_response(body)
+    if operation.action == "delete":
+        if request.query_string:
+            raise bad_request(f"Unknown parameter {next(iter(request.query))} for DELETE")
+        await call(service.delete, kind, scope, sid, if_match=if_match)
+        return web.Response(status=204)
+    if operation.action == "fetch":
+        if request.query_string:
+            raise bad_request(
+                f"Unknown parameter {next(iter(request.query))} for GET {request.path}"
+            )
+        record = await call(service.fetch, kind, scope, sid)
+        status = 200
+    else:
+        params = coerce_params(operation, await read_form(request, operation))
+        if operation.action == "create":
+            record = await call(service.create, kind, scope, params)
+        else:
+            kwargs = {"if_match": if_match} if "If-Match" in operation.headers else {}
+            record = await call(service.update, kind, scope, sid, params, **kwargs)
+        status = operation.success_status
+    headers = etag_headers(service, kind, record)
+    return json_response(
+        render_record(kind, record, base, worker_view=worker_view), status, headers
+    )
+
+
+def etag_headers(service: Any, kind: str, record: Any) -> dict[str, str] | None:
+    """``ETag`` for Tasks (the only resource TaskRouter documents it for) if the service has one."""
+    if kind != "task":
+        return None
+    etag = getattr(service, "etag", None)
+    if etag is None:
+        return None
+    value = etag(kind, record)
+    return {"ETag": str(value)} if value is not None else None
+
+
+async def handle_not_found(request: web.Request) -> web.StreamResponse:
+    raise not_found(request.path)
+
+
+def make_caller(executor: Executor | None) -> Callable[..., Awaitable[Any]]:
+    async def call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        if executor is None:
+            return fn(*args, **kwargs)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(executor, partial(fn, *args, **kwargs))
+
+    return call
+
+
+def create_app(
+    service: Any,
+    *,
+    executor: Executor | None = None,
+    max_body_bytes: int = MAX_BODY_BYTES,
+) -> web.Application:
+    """The sandbox application for ``service`` (a ``SandboxService``)."""
+    load_spec()
+    app = web.Application(middlewares=[error_middleware], client_max_size=max_body_bytes)
+    app[SERVICE_KEY] = service
+    app[CALL_KEY] = make_caller(executor)
+    control.add_routes(app)
+    app.router.add_route("*", "/v1", handle_v1)
+    app.router.add_route("*", "/v1/{tail:.*}", handle_v1)
+    app.router.add_route("*", "/{tail:.*}", handle_not_found)
+    return app

@@ -1,0 +1,137 @@
+"""Control endpoints under ``/sandbox`` (never under ``/v1``): health, inspector, clock, reset.
+
+=============================  ==============================================================
+``GET  /sandbox/health``       ``{"status": "ok", "account_sid", "fake_clock", "now"}``; no auth
+``GET  /sandbox/callbacks``    the delivery inspector: ``{"deliveries": [...]}`` newest last;
+                               ``?limit=N`` keeps the last N
+``POST /sandbox/clock/advance`` ``seconds=N`` (form or query): advance the FakeClock, then run
+                               due timers (``service.tick()``); 409 when the sandbox runs on the
+                               system clock
+``POST /sandbox/reset``        empty every workspace (credentials stay); ``seed=true`` re-seeds
+                               the quickstart workspace
+=============================  ==============================================================
+
+Auth (a decision, not a TaskRouter fact): requests from a loopback address need none, since the
+sandbox binds 127.0.0.1 by default and these are test and tutorial controls; requests from any
+other address need the same Basic credentials as ``/v1``. ``/sandbox/health`` never needs auth.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+from typing import Any
+
+from aiohttp import web
+
+from taskrouter_cli.sandbox.api.errors import HttpError, bad_request
+from taskrouter_cli.sandbox.api.params import decode_form, decode_query
+from taskrouter_cli.sandbox.api.responses import (
+    CALL_KEY,
+    SERVICE_KEY,
+    authenticated,
+    json_response,
+    unauthorized,
+)
+from taskrouter_cli.sandbox.api.serialize import format_datetime, jsonable
+
+
+def is_loopback(address: str | None) -> bool:
+    if not address:
+        return False
+    try:
+        return ipaddress.ip_address(address.split("%", 1)[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def require_control_access(request: web.Request) -> None:
+    if not is_loopback(request.remote) and not authenticated(request):
+        raise unauthorized()
+
+
+def fake_clock(service: Any) -> Any | None:
+    """The service's clock if it can be advanced (a FakeClock), else None."""
+    clock = getattr(service, "clock", None)
+    return clock if callable(getattr(clock, "advance", None)) else None
+
+
+async def health(request: web.Request) -> web.Response:
+    service = request.app[SERVICE_KEY]
+    clock = getattr(service, "clock", None)
+    now = clock.now() if clock is not None else None
+    return json_response(
+        {
+            "status": "ok",
+            "account_sid": service.account_sid,
+            "fake_clock": fake_clock(service) is not None,
+            "now": format_datetime(now) if now is not None else None,
+        }
+    )
+
+
+async def callbacks(request: web.Request) -> web.Response:
+    require_control_access(request)
+    limit: int | None = None
+    raw = request.query.get("limit")
+    if raw is not None:
+        if not raw.isdigit() or int(raw) < 1:
+            raise bad_request(
+                f"Invalid value '{raw}' for parameter limit: expected an integer >= 1"
+            )
+        limit = int(raw)
+    deliveries = await request.app[CALL_KEY](request.app[SERVICE_KEY].deliveries, limit)
+    return json_response({"deliveries": jsonable(list(deliveries))})
+
+
+async def _form(request: web.Request) -> dict[str, str]:
+    pairs = decode_query(request.query_string) + decode_form(await request.read())
+    return dict(pairs)
+
+
+async def advance_clock(request: web.Request) -> web.Response:
+    require_control_access(request)
+    service = request.app[SERVICE_KEY]
+    clock = fake_clock(service)
+    if clock is None:
+        raise HttpError(
+            409,
+            409,
+            "The sandbox runs on the system clock; /sandbox/clock/advance only works when it "
+            "was started with a FakeClock (as the test fixture does)",
+        )
+    form = await _form(request)
+    raw = form.get("seconds", form.get("Seconds"))
+    if raw is None:
+        raise bad_request("Missing required parameter seconds")
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds < 0:
+        raise bad_request(
+            f"Invalid value '{raw}' for parameter seconds: expected a number of seconds >= 0"
+        )
+    call = request.app[CALL_KEY]
+    now = clock.advance(seconds)
+    await call(service.tick)
+    return json_response({"advanced": seconds, "now": format_datetime(now)})
+
+
+async def reset(request: web.Request) -> web.Response:
+    require_control_access(request)
+    service = request.app[SERVICE_KEY]
+    form = await _form(request)
+    seed = form.get("seed", "false").strip().lower() in ("true", "1", "yes")
+    call = request.app[CALL_KEY]
+    await call(service.reset)
+    if seed:
+        await call(service.seed_quickstart)
+    return json_response({"reset": True, "seeded": seed})
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/sandbox/health", health)
+    app.router.add_get("/sandbox/callbacks", callbacks)
+    app.router.add_post("/sandbox/clock/advance", advance_clock)
+    app.router.add_post("/sandbox/reset", reset)

@@ -1,0 +1,57 @@
+"""Shared pieces of the sandbox app: application keys, JSON and error responses, Basic auth."""
+
+from __future__ import annotations
+
+import binascii
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import BasicAuth, web
+
+from taskrouter_cli.sandbox.api.errors import AUTHENTICATE, HttpError, error_body
+
+Caller = Callable[..., Awaitable[Any]]
+
+SERVICE_KEY: web.AppKey[Any] = web.AppKey("service")
+CALL_KEY: web.AppKey[Caller] = web.AppKey("call")
+
+
+def json_response(
+    body: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
+    return web.Response(
+        body=json.dumps(body, separators=(",", ":")).encode("utf-8"),
+        status=status,
+        content_type="application/json",
+        headers=headers,
+    )
+
+
+def error_response(status: int, code: int, message: str, **headers: str) -> web.Response:
+    body = error_body(status, code, message)
+    if status == 401:
+        body["detail"] = ""
+    return json_response(body, status, headers or None)
+
+
+def base_url(request: web.Request) -> str:
+    """Scheme and host the client used, so ``url``/``links``/paging lead back here."""
+    return f"{request.scheme}://{request.host}"
+
+
+def authenticated(request: web.Request) -> bool:
+    header = request.headers.get("Authorization", "")
+    if not header:
+        return False
+    try:
+        auth = BasicAuth.decode(header, encoding="utf-8")
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return False
+    return bool(request.app[SERVICE_KEY].authenticate(auth.login, auth.password))
+
+
+def unauthorized() -> HttpError:
+    return HttpError(
+        401, AUTHENTICATE, "Authenticate", headers={"WWW-Authenticate": 'Basic realm="Twilio API"'}
+    )

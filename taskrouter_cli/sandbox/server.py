@@ -1,0 +1,310 @@
+"""Run the sandbox's aiohttp app: in a background thread (tests, tutorial) or in the foreground.
+
+``SandboxServer(service).start()`` runs the app on its own event loop in a daemon thread, returns
+once the socket listens (``port=0`` lets the OS pick; read ``.port`` / ``.base_url``), and
+``stop()`` shuts down gracefully: the listener closes, in-flight requests finish (up to
+``shutdown_timeout``), the timer loop stops, then the service is closed (its callback
+dispatcher stopped, its store closed). ``run_foreground()`` does the same in the calling thread
+until SIGINT or SIGTERM (``trcli sandbox``).
+
+Timers: with a real clock a background task calls ``service.tick()`` whenever the service's next
+deadline (``service.next_deadline()``) is due, and at least every ``TICK_INTERVAL`` seconds so new
+deadlines are noticed. With a FakeClock (anything with ``advance``) nothing ticks by itself: tests
+move time with ``FakeClock.advance`` + ``service.tick()`` or ``POST /sandbox/clock/advance``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+
+log = logging.getLogger("taskrouter_cli.sandbox.server")
+
+TICK_INTERVAL = 0.25
+"""Longest pause of the timer loop (seconds) when the clock is real."""
+
+
+class ServerStartError(Exception):
+    """The server could not listen (port in use, permission, bad host); the message says which."""
+
+
+def has_fake_clock(service: Any) -> bool:
+    clock = getattr(service, "clock", None)
+    return callable(getattr(clock, "advance", None))
+
+
+def format_base_url(host: str, port: int) -> str:
+    if host in ("", "0.0.0.0"):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def close_service(service: Any) -> None:
+    """Stop the service's dispatcher and close its store, with whatever the service offers."""
+    close = getattr(service, "close", None)
+    if callable(close):
+        close()
+        return
+    dispatcher = getattr(service, "dispatcher", None)
+    for name in ("stop", "close"):
+        method = getattr(dispatcher, name, None)
+        if callable(method):
+            method()
+            break
+    store_close = getattr(getattr(service, "store", None), "close", None)
+    if callable(store_close):
+        store_close()
+
+
+def _seconds_until_deadline(service: Any) -> float:
+    next_deadline = getattr(service, "next_deadline", None)
+    if not callable(next_deadline):
+        return TICK_INTERVAL
+    deadline = next_deadline()
+    if deadline is None:
+        return TICK_INTERVAL
+    remaining = (deadline - service.clock.now()).total_seconds()
+    return max(0.0, min(TICK_INTERVAL, remaining))
+
+
+async def tick_loop(service: Any, call: Callable[..., Any]) -> None:
+    """Run due timers for as long as the server runs (real clock only)."""
+    while True:
+        delay = _seconds_until_deadline(service)
+        if delay > 0:
+            await asyncio.sleep(delay)
+        try:
+            await call(service.tick)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("service.tick() failed; the timer loop goes on")
+            await asyncio.sleep(TICK_INTERVAL)
+
+
+class _Serving:
+    """The async half shared by the thread runner and the foreground runner."""
+
+    def __init__(
+        self,
+        service: Any,
+        host: str,
+        port: int,
+        *,
+        auto_tick: bool,
+        executor_threads: int,
+        shutdown_timeout: float,
+    ) -> None:
+        self.service = service
+        self.host = host
+        self.requested_port = port
+        self.auto_tick = auto_tick
+        self.executor = (
+            ThreadPoolExecutor(executor_threads, thread_name_prefix="sandbox-api")
+            if executor_threads > 0
+            else None
+        )
+        self.shutdown_timeout = shutdown_timeout
+        self.port: int | None = None
+        self.stop_event: asyncio.Event | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    async def run(self, ready: Callable[[int], None]) -> None:
+        from aiohttp import web
+
+        from taskrouter_cli.sandbox.api import create_app
+        from taskrouter_cli.sandbox.api.responses import CALL_KEY
+
+        self.loop = asyncio.get_running_loop()
+        self.stop_event = asyncio.Event()
+        app = create_app(self.service, executor=self.executor)
+        runner = web.AppRunner(
+            app, access_log=None, shutdown_timeout=self.shutdown_timeout, handle_signals=False
+        )
+        await runner.setup()
+        site = web.TCPSite(runner, self.host, self.requested_port, backlog=256)
+        try:
+            await site.start()
+        except OSError as exc:
+            await runner.cleanup()
+            raise ServerStartError(
+                describe_bind_error(exc, self.host, self.requested_port)
+            ) from exc
+        self.port = int(runner.addresses[0][1])
+        ticker = (
+            asyncio.create_task(tick_loop(self.service, app[CALL_KEY])) if self.auto_tick else None
+        )
+        ready(self.port)
+        try:
+            await self.stop_event.wait()
+        finally:
+            if ticker is not None:
+                ticker.cancel()
+                await asyncio.gather(ticker, return_exceptions=True)
+            await runner.cleanup()
+            if self.executor is not None:
+                self.executor.shutdown(wait=True)
+
+    def request_stop(self) -> None:
+        if self.loop is not None and self.stop_event is not None and not self.loop.is_closed():
+            try:
+                self.loop.call_soon_threadsafe(self.stop_event.set)
+            except RuntimeError:
+                pass
+
+
+def describe_bind_error(exc: OSError, host: str, port: int) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"Port {port} on {host} is already in use. Stop the other process, or pick another "
+            f"port with --port (--port 0 lets the system choose)"
+        )
+    if exc.errno == errno.EACCES:
+        return f"Not allowed to listen on {host}:{port}. Use a port above 1023 with --port"
+    return f"Cannot listen on {host}:{port}: {exc.strerror or exc}"
+
+
+class SandboxServer:
+    """The sandbox app on ``host:port`` in a background thread (context manager)."""
+
+    def __init__(
+        self,
+        service: Any,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        auto_tick: bool | None = None,
+        executor_threads: int = 0,
+        shutdown_timeout: float = 5.0,
+        close_service_on_stop: bool = True,
+    ) -> None:
+        self.service = service
+        self.host = host
+        self._serving = _Serving(
+            service,
+            host,
+            port,
+            auto_tick=(not has_fake_clock(service)) if auto_tick is None else auto_tick,
+            executor_threads=executor_threads,
+            shutdown_timeout=shutdown_timeout,
+        )
+        self._close_service = close_service_on_stop
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._stopped = False
+
+    @property
+    def port(self) -> int:
+        if self._serving.port is None:
+            raise RuntimeError("the sandbox server is not started")
+        return self._serving.port
+
+    @property
+    def base_url(self) -> str:
+        return format_base_url(self.host, self.port)
+
+    def start(self, timeout: float = 10.0) -> SandboxServer:
+        if self._thread is not None:
+            raise RuntimeError("the sandbox server was already started")
+        self._thread = threading.Thread(target=self._run, name="sandbox-server", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            self.stop()
+            raise ServerStartError(f"The sandbox did not start listening within {timeout} s")
+        if self._error is not None:
+            self._thread.join(timeout)
+            error = self._error
+            if isinstance(error, ServerStartError):
+                raise ServerStartError(str(error)) from error
+            raise ServerStartError(f"The sandbox failed to start: {error}") from error
+        return self
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._serving.run(lambda _port: self._ready.set()))
+        except BaseException as exc:  # reported to start(); the thread ends quietly
+            self._error = exc
+            if self._ready.is_set():
+                log.exception("the sandbox server stopped with an error")
+        finally:
+            self._ready.set()
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Graceful stop: close the listener, finish in-flight requests, close the service."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self._serving.request_stop()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        if self._close_service:
+            close_service(self.service)
+
+    def __enter__(self) -> Self:
+        if self._thread is None:
+            self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def run_foreground(
+    service: Any,
+    host: str = "127.0.0.1",
+    port: int = 4010,
+    *,
+    on_ready: Callable[[str], None] | None = None,
+    auto_tick: bool | None = None,
+    executor_threads: int = 0,
+    shutdown_timeout: float = 5.0,
+) -> None:
+    """Serve until SIGINT/SIGTERM, then stop gracefully and close the service.
+
+    ``on_ready(base_url)`` runs once the socket listens. Raises :class:`ServerStartError` when the
+    server cannot listen.
+    """
+    serving = _Serving(
+        service,
+        host,
+        port,
+        auto_tick=(not has_fake_clock(service)) if auto_tick is None else auto_tick,
+        executor_threads=executor_threads,
+        shutdown_timeout=shutdown_timeout,
+    )
+
+    def ready(actual_port: int) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, serving.request_stop)
+            except (NotImplementedError, RuntimeError):  # pragma: no cover - non-Unix
+                signal.signal(sig, lambda *_: serving.request_stop())
+        if on_ready is not None:
+            on_ready(format_base_url(host, actual_port))
+
+    try:
+        asyncio.run(serving.run(ready))
+    finally:
+        close_service(service)
