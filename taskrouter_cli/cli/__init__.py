@@ -117,8 +117,10 @@ def cli(
 
 def _register_commands() -> None:
     from taskrouter_cli.cli.config_cmd import config
+    from taskrouter_cli.cli.sandbox import sandbox
 
     cli.add_command(config)
+    cli.add_command(sandbox)
 
 
 _register_commands()

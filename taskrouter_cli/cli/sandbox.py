@@ -1,0 +1,313 @@
+"""``trcli sandbox``: run the offline TaskRouter, print its env lines, reset it, show callbacks.
+
+``trcli sandbox`` (no subcommand) serves in the foreground until Ctrl-C or SIGTERM. The database
+defaults to ``$TRCLI_HOME/sandbox.db``; credentials are generated once per database and kept in
+it, so ``trcli sandbox env`` prints the same lines every time. The auth token is printed only in
+those environment lines (the start banner and ``sandbox env``), never elsewhere.
+
+Exit codes: 0 after a clean stop; 2 when the port is in use or an option is wrong; 5 when
+``sandbox callbacks``/``sandbox reset --url`` cannot reach a running sandbox.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from taskrouter_cli.errors import NetworkError, UsageError
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 4010
+DB_FILE_NAME = "sandbox.db"
+
+
+def default_db_path() -> Path:
+    from taskrouter_cli.config import trcli_home
+
+    return trcli_home() / DB_FILE_NAME
+
+
+def env_lines(account_sid: str, auth_token: str, base_url: str) -> list[str]:
+    return [
+        f"export TWILIO_ACCOUNT_SID={account_sid}",
+        f"export TWILIO_AUTH_TOKEN={auth_token}",
+        f"export TRCLI_API_URL={base_url}",
+    ]
+
+
+def _db_target(db: Path | None, in_memory: bool) -> str:
+    if db is not None and in_memory:
+        raise UsageError("--db and --in-memory cannot be used together", "Pick one")
+    if in_memory:
+        return ":memory:"
+    path = db if db is not None else default_db_path()
+    path = path.expanduser()
+    if path.is_dir():
+        raise UsageError(f"--db {path} is a directory", "Give a file path, e.g. sandbox.db")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return str(path)
+
+
+def _open_service(
+    target: str,
+    *,
+    account_sid: str | None = None,
+    auth_token: str | None = None,
+    clock: Any = None,
+) -> Any:
+    from taskrouter_cli.sandbox.clock import SystemClock
+    from taskrouter_cli.sandbox.options import SandboxOptions
+    from taskrouter_cli.sandbox.service import SandboxService
+    from taskrouter_cli.sandbox.store import SqliteStore
+
+    if account_sid is not None and not (account_sid.startswith("AC") and len(account_sid) == 34):
+        raise UsageError(
+            f"--account-sid {account_sid!r} is not an Account SID",
+            "Use AC followed by 32 hex digits",
+        )
+    try:
+        store = SqliteStore(target)
+    except Exception as exc:  # sqlite3.DatabaseError and OSError alike
+        raise UsageError(f"Cannot open the sandbox database {target}: {exc}") from exc
+    options = SandboxOptions(account_sid=account_sid, auth_token=auth_token)
+    return SandboxService(store, clock or SystemClock(), options=options)
+
+
+def _close(service: Any) -> None:
+    from taskrouter_cli.sandbox.server import close_service
+
+    close_service(service)
+
+
+@click.group(name="sandbox", invoke_without_command=True)
+@click.option("--host", default=DEFAULT_HOST, show_default=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=DEFAULT_PORT,
+    show_default=True,
+    help="Port to listen on (0 lets the system choose; see --port-file).",
+)
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Database file [default: $TRCLI_HOME/sandbox.db].",
+)
+@click.option("--in-memory", is_flag=True, help="Keep everything in memory (lost on exit).")
+@click.option("--account-sid", metavar="AC...", help="Use this Account SID for the database.")
+@click.option("--auth-token", metavar="TOKEN", help="Use this auth token for the database.")
+@click.option("--no-seed", is_flag=True, help="Do not create the quickstart workspace.")
+@click.option(
+    "--port-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the port actually bound to this file once listening (useful with --port 0).",
+)
+@click.pass_context
+def sandbox(
+    ctx: click.Context,
+    host: str,
+    port: int,
+    db: Path | None,
+    in_memory: bool,
+    account_sid: str | None,
+    auth_token: str | None,
+    no_seed: bool,
+    port_file: Path | None,
+) -> None:
+    """Run an offline TaskRouter that the twilio SDK (and trcli) can talk to.
+
+    \b
+    Serves TaskRouter v1 on http://HOST:PORT until Ctrl-C or SIGTERM; state is kept in the
+    database file, so a restart continues where it stopped. On start it prints the lines that
+    point trcli and the twilio SDK at it.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    target = _db_target(db, in_memory)
+    service = _open_service(target, account_sid=account_sid, auth_token=auth_token)
+    try:
+        if not no_seed:
+            service.seed_quickstart()
+    except Exception:
+        _close(service)
+        raise
+    _serve(service, host, port, target, port_file)
+
+
+def _serve(service: Any, host: str, port: int, target: str, port_file: Path | None) -> None:
+    from taskrouter_cli.output import info
+    from taskrouter_cli.sandbox.server import ServerStartError, run_foreground
+
+    def ready(base_url: str) -> None:
+        if port_file is not None:
+            port_file.write_text(base_url.rsplit(":", 1)[1] + "\n", encoding="utf-8")
+        where = "memory" if target == ":memory:" else target
+        info(f"TaskRouter sandbox listening on [bold]{base_url}[/bold] (database: {where})")
+        info("Point trcli and the twilio SDK at it with:")
+        for line in env_lines(service.account_sid, service.auth_token, base_url):
+            click.echo(line)
+        sys.stdout.flush()
+        info("Press Ctrl-C to stop.")
+
+    try:
+        run_foreground(service, host, port, on_ready=ready)
+    except ServerStartError as exc:
+        raise UsageError(str(exc)) from None
+    info("Sandbox stopped.")
+
+
+def _base_url_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--url",
+        "url",
+        metavar="URL",
+        help="Base URL of a running sandbox [default: $TRCLI_API_URL or http://127.0.0.1:4010].",
+    )(func)
+
+
+@sandbox.command(name="env")
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Database file [default: $TRCLI_HOME/sandbox.db].",
+)
+@click.option("--host", default=DEFAULT_HOST, show_default=True, help="Host the sandbox uses.")
+@click.option("--port", type=click.IntRange(1, 65535), default=DEFAULT_PORT, show_default=True)
+def sandbox_env(db: Path | None, host: str, port: int) -> None:
+    """Print the export lines that point trcli and the SDK at the sandbox of a database.
+
+    \b
+    Use it as:  eval "$(trcli sandbox env)"
+    """
+    from taskrouter_cli.sandbox.server import format_base_url
+
+    service = _open_service(_db_target(db, False))
+    try:
+        lines = env_lines(service.account_sid, service.auth_token, format_base_url(host, port))
+    finally:
+        _close(service)
+    for line in lines:
+        click.echo(line)
+
+
+@sandbox.command(name="reset")
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Database file [default: $TRCLI_HOME/sandbox.db].",
+)
+@_base_url_option
+@click.option("--seed", is_flag=True, help="Create the quickstart workspace again afterwards.")
+def sandbox_reset(db: Path | None, url: str | None, seed: bool) -> None:
+    """Empty a sandbox database (credentials are kept).
+
+    \b
+    Without --url the database file is reset directly: stop a sandbox running on it first.
+    With --url, the running sandbox at URL resets itself (POST /sandbox/reset).
+    """
+    from taskrouter_cli.output import success
+
+    if url is not None:
+        if db is not None:
+            raise UsageError("--db and --url cannot be used together", "Pick one")
+        _control_request(url.rstrip("/") + "/sandbox/reset", data={"seed": str(seed).lower()})
+        success(f"Sandbox at {url} reset" + (" and seeded" if seed else ""))
+        return
+    target = _db_target(db, False)
+    service = _open_service(target)
+    try:
+        service.reset()
+        if seed:
+            service.seed_quickstart()
+    finally:
+        _close(service)
+    success(f"Sandbox database {target} reset" + (" and seeded" if seed else ""))
+
+
+@sandbox.command(name="callbacks")
+@_base_url_option
+@click.option("--limit", type=click.IntRange(1, None), help="Show only the last N deliveries.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def sandbox_callbacks(url: str | None, limit: int | None, as_json: bool) -> None:
+    """Show the callback deliveries of a running sandbox (the inspector).
+
+    Every assignment and event callback the sandbox sent: URL, status, reply, latency and
+    outcome (with Twilio's debugger code when the reply would be flagged).
+    """
+    from taskrouter_cli.output import emit, print_table
+
+    base = url or os.environ.get("TRCLI_API_URL") or f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
+    query = f"?limit={limit}" if limit else ""
+    body = _control_request(base.rstrip("/") + "/sandbox/callbacks" + query)
+    deliveries = body.get("deliveries", []) if isinstance(body, dict) else []
+    rows = [
+        {
+            "time": d.get("time"),
+            "kind": d.get("event_type") or d.get("kind"),
+            "attempt": d.get("attempt"),
+            "url": d.get("url"),
+            "status": d.get("status") if d.get("status") is not None else d.get("error"),
+            "latency": f"{d['latency_ms']} ms" if d.get("latency_ms") is not None else None,
+            "outcome": d.get("outcome"),
+            "code": d.get("debugger_code"),
+            "reservation": d.get("reservation_sid"),
+        }
+        for d in deliveries
+    ]
+    emit(
+        deliveries,
+        as_json=as_json,
+        table=lambda: print_table(
+            rows,
+            [
+                ("Time", "time"),
+                ("Kind", "kind"),
+                ("Attempt", "attempt"),
+                ("URL", "url"),
+                ("Status", "status"),
+                ("Latency", "latency"),
+                ("Outcome", "outcome"),
+                ("Code", "code"),
+                ("Reservation", "reservation"),
+            ],
+            title=f"Callback deliveries ({base})",
+            empty_message="No callback deliveries yet.",
+        ),
+    )
+
+
+def _control_request(url: str, data: dict[str, str] | None = None) -> Any:
+    """GET (or form POST) a /sandbox control URL; Basic auth from TWILIO_* when set."""
+    from urllib.parse import urlencode
+
+    body = urlencode(data).encode() if data is not None else None
+    request = urllib.request.Request(url, data=body, method="POST" if body is not None else "GET")
+    sid, token = os.environ.get("TWILIO_ACCOUNT_SID"), os.environ.get("TWILIO_AUTH_TOKEN")
+    if sid and token:
+        pair = base64.b64encode(f"{sid}:{token}".encode()).decode()
+        request.add_header("Authorization", f"Basic {pair}")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read().decode("utf-8") or "null")
+    except urllib.error.HTTPError as exc:
+        detail = exc.read().decode("utf-8", "replace")
+        try:
+            detail = json.loads(detail).get("message", detail)
+        except (ValueError, AttributeError):
+            pass
+        raise NetworkError(f"The sandbox at {url} answered HTTP {exc.code}: {detail}") from None
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise NetworkError(
+            f"Cannot reach a sandbox at {url} ({reason})",
+            "Is it running? Start it with 'trcli sandbox', or pass --url",
+        ) from None
