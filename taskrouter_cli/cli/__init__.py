@@ -118,9 +118,11 @@ def cli(
 def _register_commands() -> None:
     from taskrouter_cli.cli.config_cmd import config
     from taskrouter_cli.cli.sandbox import sandbox
+    from taskrouter_cli.cli.setup import setup
 
     cli.add_command(config)
     cli.add_command(sandbox)
+    cli.add_command(setup)
 
 
 _register_commands()
