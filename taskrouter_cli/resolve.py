@@ -132,6 +132,10 @@ class Resolver:
             kind, value, self._all(kind, workspace_sid), scope=f"workspace {workspace_sid}"
         )
 
+    def list_in_workspace(self, kind: ResourceKind, workspace_sid: str) -> list[Any]:
+        """Every resource of this kind in the workspace (fetched once, then remembered)."""
+        return self._all(kind, workspace_sid)
+
     def sid_in_workspace(self, kind: ResourceKind, workspace_sid: str, value: str) -> str:
         """Like :meth:`in_workspace` but returns only the SID; a SID needs no request."""
         if is_sid(value):
