@@ -116,11 +116,27 @@ def cli(
 
 
 def _register_commands() -> None:
+    from taskrouter_cli.cli.activity import activity
     from taskrouter_cli.cli.config_cmd import config
+    from taskrouter_cli.cli.events import events
+    from taskrouter_cli.cli.queue import queue
+    from taskrouter_cli.cli.reservation import reservation
     from taskrouter_cli.cli.sandbox import sandbox
     from taskrouter_cli.cli.setup import setup
+    from taskrouter_cli.cli.task import task
+    from taskrouter_cli.cli.worker import worker
+    from taskrouter_cli.cli.workflow import workflow
+    from taskrouter_cli.cli.workspace import workspace
 
     cli.add_command(config)
+    cli.add_command(activity)
+    cli.add_command(events)
+    cli.add_command(queue)
+    cli.add_command(reservation)
+    cli.add_command(task)
+    cli.add_command(worker)
+    cli.add_command(workflow)
+    cli.add_command(workspace)
     cli.add_command(sandbox)
     cli.add_command(setup)
 

@@ -1,0 +1,164 @@
+"""``trcli events``: list recent Events and follow new ones."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from taskrouter_cli.cli.context import AppContext, json_option, pass_app, workspace_option
+from taskrouter_cli.cli.resource_common import note, show_list, sid_argument
+
+COLUMNS = [
+    ("Time", "event_date"),
+    ("Type", "event_type"),
+    ("Resource", "resource_sid"),
+    ("Description", "description"),
+]
+
+
+@click.group()
+def events() -> None:
+    """Events: what happened in the workspace (tasks created, reservations accepted, ...).
+
+    \b
+    Examples:
+      trcli events list --task WTxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
+      trcli events tail --type reservation.created
+    """
+
+
+def event_filters(function: Any) -> Any:
+    for decorator in reversed(
+        [
+            click.option("--task", "task_sid", metavar="TASK", help="Only this Task's Events."),
+            click.option("--worker", metavar="NAME|SID", help="Only this Worker's Events."),
+            click.option(
+                "--type", "event_type", metavar="TYPE", help="Only this type, e.g. task.created."
+            ),
+            click.option(
+                "--since",
+                metavar="DURATION|TIME",
+                help="Events since 10m, 2h, 1d or an ISO-8601 time (default: TaskRouter's "
+                "last 15 minutes).",
+            ),
+        ]
+    ):
+        function = decorator(function)
+    return function
+
+
+def _filters(
+    app: AppContext, task_sid: str | None, worker: str | None, since: str | None
+) -> dict[str, Any]:
+    from taskrouter_cli.operations.inputs import parse_since
+    from taskrouter_cli.resolve import WORKER
+
+    return {
+        "task_sid": sid_argument(task_sid, "Task") if task_sid else None,
+        "since": parse_since(since) if since else None,
+        "worker_sid": app.resolver.sid_in_workspace(WORKER, app.workspace_sid, worker)
+        if worker
+        else None,
+    }
+
+
+@events.command(name="list")
+@event_filters
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=50,
+    show_default=True,
+    help="Show at most this many (the newest).",
+)
+@workspace_option
+@json_option
+@pass_app
+def events_list(
+    app: AppContext,
+    task_sid: str | None,
+    worker: str | None,
+    event_type: str | None,
+    since: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """List Events, oldest first.
+
+    \b
+    Example:
+      trcli events list --since 10m --type reservation.accepted
+    """
+    from taskrouter_cli.operations.events import list_events
+
+    filters = _filters(app, task_sid, worker, since)
+    items = list_events(app.workspace_api, event_type=event_type, limit=limit, **filters)
+    show_list(items, as_json=as_json, columns=COLUMNS, empty_message="No Events match.")
+
+
+@events.command(name="tail")
+@event_filters
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="Stop after this long (default: until Ctrl-C).",
+)
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0.05),
+    default=1.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Seconds between polls.",
+)
+@workspace_option
+@json_option
+@pass_app
+def events_tail(
+    app: AppContext,
+    task_sid: str | None,
+    worker: str | None,
+    event_type: str | None,
+    since: str | None,
+    timeout: float | None,
+    interval: float,
+    as_json: bool,
+) -> None:
+    """Follow new Events as they happen (one line each; with --json one JSON object per line).
+
+    Ctrl-C stops following and exits 0: that is the normal way to end it.
+
+    \b
+    Example:
+      trcli events tail --worker Alice --timeout 60
+    """
+    import json
+
+    from taskrouter_cli import output
+    from taskrouter_cli.operations.events import follow_events
+    from taskrouter_cli.operations.polling import Poller
+
+    filters = _filters(app, task_sid, worker, since)
+
+    def show(event: Any) -> None:
+        if as_json:
+            click.echo(json.dumps(output.resource_to_dict(event)))
+        else:
+            when = output.cell(event.event_date)
+            click.echo(f"{when}  {event.event_type:<28} {event.resource_sid}  {event.description}")
+
+    note("Following events (Ctrl-C to stop)...")
+    try:
+        count = follow_events(
+            app.workspace_api,
+            Poller(timeout=timeout, interval=interval),
+            show,
+            event_type=event_type,
+            **filters,
+        )
+    except KeyboardInterrupt:
+        note("Stopped.")
+        return
+    note(f"Stopped after {timeout:g} s; {count} event(s).")

@@ -1,0 +1,265 @@
+"""``trcli workflow``: list, show, create, update, delete Workflows; point their callback."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from taskrouter_cli.cli.context import AppContext, json_option, pass_app, workspace_option
+from taskrouter_cli.cli.resource_common import (
+    confirm_deletion,
+    note,
+    show_list,
+    show_one,
+    yes_option,
+)
+
+COLUMNS = [
+    ("SID", "sid"),
+    ("Name", "friendly_name"),
+    ("Reservation timeout (s)", "task_reservation_timeout"),
+    ("Assignment callback", "assignment_callback_url"),
+]
+FIELDS = [
+    ("SID", "sid"),
+    ("Name", "friendly_name"),
+    ("Reservation timeout (s)", "task_reservation_timeout"),
+    ("Assignment callback", "assignment_callback_url"),
+    ("Fallback callback", "fallback_assignment_callback_url"),
+    ("Created", "date_created"),
+    ("Updated", "date_updated"),
+]
+
+
+@click.group()
+def workflow() -> None:
+    """Workflows: the routing rules (filters → queues) and the assignment callback URL.
+
+    \b
+    Examples:
+      trcli workflow show "Incoming Customer Care Requests"
+      trcli workflow point-callback "Incoming Customer Care Requests" \\
+          --url https://example.ngrok.app/assignment_callback
+    """
+
+
+def _resolve(app: AppContext, value: str) -> Any:
+    from taskrouter_cli.resolve import WORKFLOW
+
+    return app.resolver.in_workspace(WORKFLOW, app.workspace_sid, value)
+
+
+def _optional(value: Any) -> Any:
+    from twilio.base import values
+
+    return values.unset if value is None else value
+
+
+@workflow.command(name="list")
+@workspace_option
+@json_option
+@pass_app
+def workflow_list(app: AppContext, as_json: bool) -> None:
+    """List the workspace's Workflows.
+
+    \b
+    Example:
+      trcli workflow list --json
+    """
+    items = list(app.workspace_api.workflows.stream(page_size=1000))
+    show_list(items, as_json=as_json, columns=COLUMNS, empty_message="No Workflows.")
+
+
+@workflow.command(name="show")
+@click.argument("name")
+@workspace_option
+@json_option
+@pass_app
+def workflow_show(app: AppContext, name: str, as_json: bool) -> None:
+    """Show a Workflow and its routing: each filter's expression → targets → queue names.
+
+    \b
+    Example:
+      trcli workflow show "Incoming Customer Care Requests"
+    """
+    from taskrouter_cli import output
+    from taskrouter_cli.operations.workflows import routing_lines
+
+    found = _resolve(app, name)
+    if as_json:
+        output.print_json(output.resource_to_dict(found))
+        return
+    show_one(found, as_json=False, fields=FIELDS, title=f"Workflow {found.friendly_name}")
+    queues = {
+        str(q.sid): str(q.friendly_name)
+        for q in app.workspace_api.task_queues.stream(page_size=1000)
+    }
+    output.console().print("Routing:")
+    for line in routing_lines(found.configuration or "", queues):
+        output.console().print(f"  {line}", markup=False)
+
+
+@workflow.command(name="create")
+@click.argument("name")
+@click.option(
+    "--configuration",
+    required=True,
+    metavar="JSON|@FILE",
+    help="Routing configuration (checked locally before it is sent).",
+)
+@click.option("--callback-url", metavar="URL", help="Assignment callback URL.")
+@click.option("--fallback-url", metavar="URL", help="Fallback assignment callback URL.")
+@click.option(
+    "--reservation-timeout",
+    type=click.IntRange(1, 86400),
+    metavar="SECONDS",
+    help="Seconds a reservation waits for an answer (TaskRouter default 120).",
+)
+@workspace_option
+@json_option
+@pass_app
+def workflow_create(
+    app: AppContext,
+    name: str,
+    configuration: str,
+    callback_url: str | None,
+    fallback_url: str | None,
+    reservation_timeout: int | None,
+    as_json: bool,
+) -> None:
+    """Create a Workflow named NAME.
+
+    \b
+    Example:
+      trcli workflow create "Incoming Customer Care Requests" --configuration @workflow.json \\
+          --reservation-timeout 1200
+    """
+    from taskrouter_cli.operations.workflows import check_callback_url, load_configuration
+
+    text = load_configuration(configuration)
+    live = not app.settings.uses_api_url_override
+    for option, url in (("--callback-url", callback_url), ("--fallback-url", fallback_url)):
+        if url:
+            check_callback_url(url, live=live, option=option)
+    created = app.workspace_api.workflows.create(
+        friendly_name=name,
+        configuration=text,
+        assignment_callback_url=_optional(callback_url),
+        fallback_assignment_callback_url=_optional(fallback_url),
+        task_reservation_timeout=_optional(reservation_timeout),
+    )
+    show_one(created, as_json=as_json, fields=FIELDS, title=f"Workflow {name}")
+
+
+@workflow.command(name="update")
+@click.argument("name")
+@click.option("--name", "new_name", metavar="NAME", help="New friendly name.")
+@click.option("--configuration", metavar="JSON|@FILE", help="New routing configuration.")
+@click.option(
+    "--reservation-timeout", type=click.IntRange(1, 86400), metavar="SECONDS", help="New timeout."
+)
+@click.option("--re-evaluate-tasks", is_flag=True, help="Route the Workflow's waiting Tasks again.")
+@workspace_option
+@json_option
+@pass_app
+def workflow_update(
+    app: AppContext,
+    name: str,
+    new_name: str | None,
+    configuration: str | None,
+    reservation_timeout: int | None,
+    re_evaluate_tasks: bool,
+    as_json: bool,
+) -> None:
+    """Change a Workflow's name, configuration or reservation timeout.
+
+    \b
+    Example:
+      trcli workflow update "Incoming Customer Care Requests" --reservation-timeout 600
+    """
+    from taskrouter_cli.errors import UsageError
+    from taskrouter_cli.operations.workflows import load_configuration
+
+    text = load_configuration(configuration) if configuration is not None else None
+    if new_name is None and text is None and reservation_timeout is None:
+        raise UsageError(
+            "Nothing to update", "Pass --name, --configuration or --reservation-timeout"
+        )
+    found = _resolve(app, name)
+    updated = app.workspace_api.workflows(found.sid).update(
+        friendly_name=_optional(new_name),
+        configuration=_optional(text),
+        task_reservation_timeout=_optional(reservation_timeout),
+        re_evaluate_tasks="true" if re_evaluate_tasks else _optional(None),
+    )
+    show_one(updated, as_json=as_json, fields=FIELDS, title=f"Workflow {updated.friendly_name}")
+
+
+@workflow.command(name="delete")
+@click.argument("name")
+@yes_option
+@workspace_option
+@pass_app
+def workflow_delete(app: AppContext, name: str, yes: bool) -> None:
+    """Delete a Workflow.
+
+    \b
+    Example:
+      trcli workflow delete "Old Workflow" --yes
+    """
+    found = _resolve(app, name)
+    confirm_deletion(f"Workflow {found.friendly_name} ({found.sid})", yes)
+    app.workspace_api.workflows(found.sid).delete()
+    note(f"Deleted Workflow {found.friendly_name} ({found.sid})")
+
+
+@workflow.command(name="point-callback")
+@click.argument("name", metavar="WORKFLOW")
+@click.option("--url", required=True, metavar="URL", help="New assignment callback URL.")
+@click.option("--fallback-url", metavar="URL", help="New fallback assignment callback URL.")
+@click.option(
+    "--reservation-timeout", type=click.IntRange(1, 86400), metavar="SECONDS", help="New timeout."
+)
+@workspace_option
+@json_option
+@pass_app
+def workflow_point_callback(
+    app: AppContext,
+    name: str,
+    url: str,
+    fallback_url: str | None,
+    reservation_timeout: int | None,
+    as_json: bool,
+) -> None:
+    """Point a Workflow's assignment callback at URL (prints the old and the new URL).
+
+    Live Twilio cannot reach localhost: expose your server with 'trcli serve --tunnel' (or
+    pass its --public-url). Local URLs are fine against the sandbox.
+
+    \b
+    Example:
+      trcli workflow point-callback "Incoming Customer Care Requests" \\
+          --url https://example.ngrok.app/assignment_callback
+    """
+    from taskrouter_cli.operations.workflows import check_callback_url
+
+    live = not app.settings.uses_api_url_override
+    check_callback_url(url, live=live, option="--url")
+    if fallback_url:
+        check_callback_url(fallback_url, live=live, option="--fallback-url")
+    found = _resolve(app, name)
+    old = found.assignment_callback_url or "(none)"
+    updated = app.workspace_api.workflows(found.sid).update(
+        assignment_callback_url=url,
+        fallback_assignment_callback_url=_optional(fallback_url),
+        task_reservation_timeout=_optional(reservation_timeout),
+    )
+    if as_json:
+        show_one(updated, as_json=True, fields=FIELDS)
+        return
+    click.echo(f"Workflow {updated.friendly_name} ({updated.sid})")
+    click.echo(f"  old assignment callback: {old}")
+    click.echo(f"  new assignment callback: {updated.assignment_callback_url}")
+    if fallback_url:
+        click.echo(f"  fallback callback:       {updated.fallback_assignment_callback_url}")
