@@ -1,0 +1,541 @@
+"""The assignment-callback server: an aiohttp.web app, and :class:`CallbackServer` to run it.
+
+Routes::
+
+    POST /assignment   TaskRouter's assignment callback: check the signature, answer the reply
+    POST /events       Workspace event callbacks: check the signature, log, answer 204
+    GET  /healthz      {"status": "ok", ...}
+
+Every answer is JSON. Client mistakes get 4xx with ``{"error", "status", "hint"}`` and never a
+500: bodies over 64 KiB → 413, a body that is not a UTF-8 form → 400 (415 for another content
+type), missing callback parameters → 400, a bad or missing signature → 403, another method → 405,
+another path → 404. An unexpected fault in our own code answers 500 and is logged; the server
+keeps serving.
+
+Signatures are checked against the URL TaskRouter called: ``<public base><path and query>``,
+where the public base is the tunnel or ``--public-url`` (requests through a tunnel carry the
+public Host header, but the configured URL is what counts), else ``http://<host>:<port>``.
+
+Replays: an identical request (same URL, parameters and signature) seen again within
+``replay_window`` seconds is marked ``replay`` in the log and answered like the first one --
+answering twice is harmless, since the reply goes back to whoever sent the request and not to
+TaskRouter, and TaskRouter may legitimately retry. With ``reject_replays`` it answers 409
+instead. A replay with any parameter changed fails the signature (403).
+
+Usage (tests, the tutorial, ``trcli serve``)::
+
+    server = CallbackServer(ServerConfig(auth_token=token, port=0), recorder=recorder)
+    server.start()                      # returns once listening; raises NetworkError otherwise
+    server.assignment_url               # 'http://127.0.0.1:54321/assignment'
+    server.stop()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
+
+from taskrouter_cli.callbacks.instructions import DEFER, Reply
+from taskrouter_cli.callbacks.log import CallbackRecord, CallbackRecorder, format_time, utc_now
+from taskrouter_cli.errors import NetworkError, UsageError
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    from taskrouter_cli.callbacks.rules import RuleSet
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 64 * 1024
+MAX_FIELDS = 1000
+DEFAULT_REPLAY_WINDOW = 300.0
+REQUIRED_ASSIGNMENT_PARAMS = ("TaskSid", "ReservationSid", "WorkerSid")
+FORM_TYPE = "application/x-www-form-urlencoded"
+JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+@dataclass
+class ServerConfig:
+    """What the server needs; everything has a default suited to tests."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_url: str | None = None
+    """Base URL TaskRouter calls (tunnel or --public-url), without a trailing path."""
+    auth_token: str | None = None
+    """Token signatures are checked with; None turns validation off."""
+    validate: bool = True
+    reply: Reply = DEFER
+    rules: RuleSet | None = None
+    reject_replays: bool = False
+    replay_window: float = DEFAULT_REPLAY_WINDOW
+    clock: Callable[[], float] = field(default=time.monotonic)
+    """Monotonic seconds, for the replay window (tests pass a fake)."""
+    max_body_bytes: int = MAX_BODY_BYTES
+
+
+class _Problem(Exception):
+    """A client error: answered with ``status`` and a JSON body, and logged."""
+
+    def __init__(self, status: int, error: str, hint: str | None = None) -> None:
+        super().__init__(error)
+        self.status = status
+        self.error = error
+        self.hint = hint
+
+
+def _json_attributes(raw: str | None, name: str) -> dict[str, Any]:
+    if raw is None or raw == "":
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        raise _Problem(400, f"{name} is not valid JSON") from None
+    if not isinstance(value, dict):
+        raise _Problem(400, f"{name} must be a JSON object")
+    return value
+
+
+def _error_body(status: int, error: str, hint: str | None) -> bytes:
+    return json.dumps({"error": error, "status": status, "hint": hint}).encode("utf-8")
+
+
+class CallbackHandler:
+    """Turns one HTTP request into a reply and a :class:`CallbackRecord` (no aiohttp types kept)."""
+
+    def __init__(
+        self,
+        config: ServerConfig,
+        recorder: CallbackRecorder | None,
+        local_base: Callable[[], str],
+    ) -> None:
+        self.config = config
+        self.recorder = recorder
+        self._local_base = local_base
+        self._checker: Any = None
+        if config.validate and config.auth_token:
+            from taskrouter_cli.callbacks.signature import SignatureChecker
+
+            self._checker = SignatureChecker(config.auth_token)
+        self._seen: OrderedDict[str, float] = OrderedDict()
+        self._seen_lock = threading.Lock()
+        self.answered = 0
+
+    @property
+    def validating(self) -> bool:
+        return self._checker is not None
+
+    def public_base(self) -> str:
+        return (self.config.public_url or self._local_base()).rstrip("/")
+
+    async def handle(self, request: web.Request) -> web.Response:
+        from aiohttp import web
+
+        started = time.perf_counter()
+        path = request.path
+        body = b""
+        pairs: list[tuple[str, str]] = []
+        kind = {"/assignment": "assignment", "/events": "event"}.get(path)
+        try:
+            if path == "/healthz":
+                if request.method not in ("GET", "HEAD"):
+                    raise _Problem(405, f"{request.method} is not allowed on /healthz", "Use GET")
+                return self._health()
+            if kind is None:
+                raise _Problem(
+                    404,
+                    f"No route {path}",
+                    "trcli serve answers POST /assignment, POST /events and GET /healthz",
+                )
+            if request.method != "POST":
+                raise _Problem(
+                    405,
+                    f"{request.method} is not allowed on {path}",
+                    "TaskRouter sends callbacks with POST",
+                )
+            pairs = await self._read_form(request)
+            record, body = self._process(kind, request, pairs)
+        except _Problem as problem:
+            if kind is None and problem.status in (404, 405):
+                # Not a callback: answer, but keep stray scans out of the callback log.
+                return self._problem_response(problem)
+            record = self._failure_record(kind or "unknown", request, problem, pairs)
+        except Exception as exc:  # never let a bug take the server down
+            logger.exception("trcli serve: unexpected error answering %s", request.path)
+            fault = _Problem(500, f"internal error ({exc.__class__.__name__}: {exc})")
+            record = self._failure_record(kind or "unknown", request, fault, pairs)
+            record.hint = "This is a bug in trcli; please report it with the callback log line"
+        record.latency_ms = round((time.perf_counter() - started) * 1000.0, 3)
+        self.answered += 1
+        if self.recorder is not None:
+            self.recorder.record(record)
+        if record.status >= 400:
+            return web.Response(
+                status=record.status,
+                body=_error_body(record.status, record.error or "", record.hint),
+                headers=JSON_HEADERS,
+            )
+        if kind == "event":
+            return web.Response(status=204, headers=JSON_HEADERS)
+        return web.Response(body=body, headers=JSON_HEADERS)
+
+    # -- steps --------------------------------------------------------------------------------
+
+    def _health(self) -> web.Response:
+        from aiohttp import web
+
+        body = {
+            "status": "ok",
+            "assignment_url": self.public_base() + "/assignment",
+            "events_url": self.public_base() + "/events",
+            "validation": self.validating,
+            "instruction": self.config.reply.instruction if self.config.rules is None else "rules",
+            "answered": self.answered,
+        }
+        return web.Response(body=json.dumps(body).encode(), headers=JSON_HEADERS)
+
+    def _problem_response(self, problem: _Problem) -> web.Response:
+        from aiohttp import web
+
+        return web.Response(
+            status=problem.status,
+            body=_error_body(problem.status, problem.error, problem.hint),
+            headers=JSON_HEADERS,
+        )
+
+    async def _read_form(self, request: web.Request) -> list[tuple[str, str]]:
+        limit = self.config.max_body_bytes
+        length = request.content_length
+        if length is not None and length > limit:
+            raise _Problem(
+                413,
+                f"Body of {length} bytes is over the {limit // 1024} KiB limit",
+                "TaskRouter callbacks are small; check what is sending this",
+            )
+        content_type = request.content_type
+        if content_type not in (FORM_TYPE, "application/octet-stream") and request.body_exists:
+            raise _Problem(
+                415,
+                f"Content-Type {content_type} is not supported",
+                f"TaskRouter sends callbacks as {FORM_TYPE}",
+            )
+        body = await request.content.read(limit + 1)
+        if len(body) > limit:
+            raise _Problem(413, f"Body is over the {limit // 1024} KiB limit")
+        if not body:
+            raise _Problem(400, "Empty body", "A callback carries its parameters as a form body")
+        try:
+            text = body.decode("utf-8")
+            return parse_qsl(
+                text, keep_blank_values=True, strict_parsing=True, max_num_fields=MAX_FIELDS
+            )
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise _Problem(400, f"Malformed form body ({exc.__class__.__name__})") from None
+
+    def _process(
+        self, kind: str, request: web.Request, pairs: list[tuple[str, str]]
+    ) -> tuple[CallbackRecord, bytes]:
+        """The record of a well-formed callback and the reply body (raises _Problem)."""
+        from multidict import MultiDict
+
+        params: MultiDict[str] = MultiDict(pairs)
+        signature_state, replay = self._check_signature(request, params)
+        flat: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in flat:
+                previous = flat[key]
+                flat[key] = [*previous, value] if isinstance(previous, list) else [previous, value]
+            else:
+                flat[key] = value
+        record = CallbackRecord(
+            time=format_time(utc_now()),
+            kind=kind,
+            path=request.path_qs,
+            status=200,
+            signature=signature_state,
+            task_sid=params.get("TaskSid"),
+            reservation_sid=params.get("ReservationSid"),
+            worker_sid=params.get("WorkerSid"),
+            worker_name=params.get("WorkerName"),
+            workflow_sid=params.get("WorkflowSid"),
+            task_queue_sid=params.get("TaskQueueSid"),
+            workspace_sid=params.get("WorkspaceSid"),
+            event_type=params.get("EventType"),
+            replay=replay,
+            remote=request.remote,
+            params=flat,
+        )
+        if kind == "event":
+            if "TaskAttributes" in params:
+                raw_attributes = params["TaskAttributes"]
+                record.task_attributes = _json_attributes(raw_attributes, "TaskAttributes")
+            return record, b""
+        missing = [name for name in REQUIRED_ASSIGNMENT_PARAMS if not params.get(name)]
+        if missing:
+            raise _Problem(
+                400,
+                f"Missing callback parameter(s): {', '.join(missing)}",
+                "This is not a TaskRouter assignment callback",
+            )
+        task_attributes = _json_attributes(params.get("TaskAttributes"), "TaskAttributes")
+        worker_attributes = _json_attributes(params.get("WorkerAttributes"), "WorkerAttributes")
+        record.task_attributes = task_attributes
+        record.worker_attributes = worker_attributes
+        reply, rule = self._choose(task_attributes, worker_attributes, params)
+        record.instruction = reply.instruction
+        record.reply = reply.document
+        record.rule = rule
+        return record, reply.body
+
+    def _choose(
+        self,
+        task_attributes: dict[str, Any],
+        worker_attributes: dict[str, Any],
+        params: Mapping[str, str],
+    ) -> tuple[Reply, str | None]:
+        rules = self.config.rules
+        if rules is None:
+            return self.config.reply, None
+        from taskrouter_cli.callbacks.rules import evaluation_context
+
+        context = evaluation_context(task_attributes, worker_attributes, params)
+        return rules.choose(context)
+
+    def _check_signature(self, request: web.Request, params: Any) -> tuple[str, bool]:
+        if self._checker is None:
+            return "off", False
+        signature = request.headers.get("X-Twilio-Signature")
+        expected_url = self.public_base() + request.raw_path
+        if not signature:
+            raise _Problem(
+                403,
+                "Missing X-Twilio-Signature header",
+                "Only TaskRouter's signed callbacks are answered; if a proxy strips headers, "
+                "fix it, or start with --no-validate for local experiments",
+            )
+        if not self._checker.check(expected_url, params, signature):
+            raise _Problem(403, "Invalid X-Twilio-Signature", self._mismatch_hint(request, params))
+        return "valid", self._is_replay(signature)
+
+    def _mismatch_hint(self, request: web.Request, params: Any) -> str:
+        from taskrouter_cli.callbacks.signature import candidate_urls
+
+        signature = request.headers.get("X-Twilio-Signature", "")
+        expected_url = self.public_base() + request.raw_path
+        local = self._local_base()
+        bases = [local, local.replace("127.0.0.1", "localhost")]
+        if self.config.public_url:
+            bases.append(self.config.public_url)
+        others = candidate_urls(
+            request.raw_path,
+            host_header=request.headers.get("Host"),
+            forwarded_proto=request.headers.get("X-Forwarded-Proto"),
+            local_bases=bases,
+        )
+        matched = self._checker.explain(expected_url, params, signature, others)
+        if matched is not None:
+            base = matched[: len(matched) - len(request.raw_path)] or matched
+            return (
+                f"The signature matches {matched}, but this server expects {expected_url}. "
+                f"Point the Workflow at {expected_url} (trcli serve --point WORKFLOW does it), "
+                f"or restart with --public-url {base} if that is the URL TaskRouter calls"
+            )
+        account = params.get("AccountSid")
+        whose = f" of account {account}" if account else ""
+        return (
+            f"The signature matches no URL this server is reachable at (expected {expected_url}): "
+            f"it was made with another auth token or the parameters were changed. Check that "
+            f"TWILIO_AUTH_TOKEN is the auth token{whose}"
+        )
+
+    def _is_replay(self, signature: str) -> bool:
+        now = self.config.clock()
+        window = self.config.replay_window
+        with self._seen_lock:
+            while self._seen:
+                oldest, seen_at = next(iter(self._seen.items()))
+                if now - seen_at <= window:
+                    break
+                del self._seen[oldest]
+            if signature in self._seen:
+                if self.config.reject_replays:
+                    raise _Problem(
+                        409,
+                        "Replayed callback: the same signed request was answered "
+                        f"{now - self._seen[signature]:.0f} s ago",
+                        "Replays are refused because trcli serve runs with --reject-replays",
+                    )
+                return True
+            self._seen[signature] = now
+            return False
+
+    def _failure_record(
+        self,
+        kind: str,
+        request: web.Request,
+        problem: _Problem,
+        pairs: list[tuple[str, str]],
+    ) -> CallbackRecord:
+        """The log record of a refused request (SIDs as claimed by the request, if any)."""
+        claimed = dict(pairs)
+        signature = "-"
+        if problem.status == 403:
+            signature = "missing" if problem.error.startswith("Missing") else "invalid"
+        return CallbackRecord(
+            time=format_time(utc_now()),
+            kind=kind,
+            path=request.path_qs,
+            status=problem.status,
+            signature=signature,
+            error=problem.error,
+            hint=problem.hint,
+            remote=request.remote,
+            task_sid=claimed.get("TaskSid"),
+            reservation_sid=claimed.get("ReservationSid"),
+            worker_sid=claimed.get("WorkerSid"),
+            event_type=claimed.get("EventType"),
+        )
+
+
+def make_app(handler: CallbackHandler) -> web.Application:
+    """The aiohttp application: one catch-all route, so every answer is ours (and JSON)."""
+    from aiohttp import web
+
+    app = web.Application(client_max_size=handler.config.max_body_bytes)
+    app.router.add_route("*", "/{tail:.*}", handler.handle)
+    return app
+
+
+class CallbackServer:
+    """Runs the app on its own event loop in a background thread.
+
+    ``start()`` returns once the socket listens (``port=0`` picks a free port; see ``.port``)
+    and raises :class:`NetworkError` when it cannot bind. ``stop()`` closes it and joins.
+    """
+
+    def __init__(self, config: ServerConfig, recorder: CallbackRecorder | None = None) -> None:
+        self.config = config
+        self.recorder = recorder
+        self.handler = CallbackHandler(config, recorder, self.local_base)
+        self.port: int = config.port
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._runner: Any = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+
+    # -- URLs ---------------------------------------------------------------------------------
+
+    def local_base(self) -> str:
+        host = self.config.host
+        if host in ("0.0.0.0", "::", ""):
+            host = "127.0.0.1"
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
+
+    @property
+    def public_base(self) -> str:
+        return self.handler.public_base()
+
+    @property
+    def assignment_url(self) -> str:
+        return self.public_base + "/assignment"
+
+    @property
+    def events_url(self) -> str:
+        return self.public_base + "/events"
+
+    def set_public_url(self, url: str | None) -> None:
+        """Change the URL signatures are checked against (e.g. once a tunnel is open)."""
+        self.config.public_url = url.rstrip("/") if url else None
+
+    # -- life cycle ---------------------------------------------------------------------------
+
+    def start(self, timeout: float = 10.0) -> None:
+        if self.recorder is not None and self.recorder._thread is None:
+            self.recorder.start()
+        self._thread = threading.Thread(target=self._run, name="trcli-serve", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            raise NetworkError(f"The callback server did not start within {timeout:.0f} s")
+        if self._error is not None:
+            self._thread.join(timeout)
+            raise self._describe_bind_error(self._error)
+
+    def _describe_bind_error(self, error: BaseException) -> NetworkError | UsageError:
+        where = f"{self.config.host}:{self.config.port}"
+        if isinstance(error, OSError) and error.errno in (98, 48, 10048):
+            return UsageError(
+                f"Port {self.config.port} on {self.config.host} is already in use",
+                "Stop the other server or pick another port with --port",
+            )
+        if isinstance(error, OSError) and error.errno in (99, 49, -2, -3, -5, 11001):
+            return UsageError(
+                f"Cannot listen on {where}: no such local address",
+                "Use --host 127.0.0.1 (or 0.0.0.0 for every interface)",
+            )
+        return NetworkError(f"Cannot listen on {where}: {error}")
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(self._open())
+        except BaseException as exc:  # noqa: BLE001 - reported by start()
+            self._error = exc
+            self._ready.set()
+            loop.close()
+            return
+        self._ready.set()
+        try:
+            loop.run_forever()
+        finally:
+            loop.run_until_complete(self._close())
+            loop.close()
+
+    async def _open(self) -> None:
+        from aiohttp import web
+
+        self._runner = web.AppRunner(make_app(self.handler), access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.config.host, self.config.port, backlog=512)
+        await site.start()
+        server = getattr(site, "_server", None)
+        sockets = getattr(server, "sockets", None) or []
+        if sockets:
+            self.port = int(sockets[0].getsockname()[1])
+
+    async def _close(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    def stop(self, timeout: float = 10.0) -> None:
+        loop, thread = self._loop, self._thread
+        if loop is not None and thread is not None and thread.is_alive():
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(timeout)
+        self._thread = None
+        if self.recorder is not None:
+            self.recorder.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def __enter__(self) -> CallbackServer:  # noqa: PYI034 - typing.Self needs 3.11
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
