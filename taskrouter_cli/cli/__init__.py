@@ -119,6 +119,7 @@ def _register_commands() -> None:
     from taskrouter_cli.cli.activity import activity
     from taskrouter_cli.cli.config_cmd import config
     from taskrouter_cli.cli.events import events
+    from taskrouter_cli.cli.explain import explain
     from taskrouter_cli.cli.queue import queue
     from taskrouter_cli.cli.reservation import reservation
     from taskrouter_cli.cli.sandbox import sandbox
@@ -139,6 +140,7 @@ def _register_commands() -> None:
     cli.add_command(workspace)
     cli.add_command(sandbox)
     cli.add_command(setup)
+    cli.add_command(explain)
 
 
 _register_commands()
