@@ -118,6 +118,7 @@ def cli(
 def _register_commands() -> None:
     from taskrouter_cli.cli.activity import activity
     from taskrouter_cli.cli.config_cmd import config
+    from taskrouter_cli.cli.doctor import doctor
     from taskrouter_cli.cli.events import events
     from taskrouter_cli.cli.explain import explain
     from taskrouter_cli.cli.queue import queue
@@ -141,6 +142,7 @@ def _register_commands() -> None:
     cli.add_command(sandbox)
     cli.add_command(setup)
     cli.add_command(explain)
+    cli.add_command(doctor)
 
 
 _register_commands()
