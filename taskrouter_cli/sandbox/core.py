@@ -1,0 +1,116 @@
+"""Context shared by the service's parts: state, clock, options, events and the outbox of
+callbacks to send once the current operation is committed."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from .clock import Clock
+from .dispatch import DeliveryRequest
+from .errors import not_found
+from .events import build_event, callback_params, events_filter_allows, stored_event
+from .options import SandboxOptions
+from .state import Record, State
+
+_PATHS = {
+    "activity": "Activities",
+    "worker": "Workers",
+    "task_queue": "TaskQueues",
+    "workflow": "Workflows",
+    "task": "Tasks",
+    "task_channel": "TaskChannels",
+    "event": "Events",
+}
+
+
+class Core:
+    def __init__(
+        self, state: State, clock: Clock, options: SandboxOptions, account_sid: str
+    ) -> None:
+        self.state = state
+        self.clock = clock
+        self.options = options
+        self.account_sid = account_sid
+        self.outbox: list[DeliveryRequest] = []
+        self._attributes: dict[str, tuple[str, dict[str, Any]]] = {}
+
+    # time ------------------------------------------------------------------------------------
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def stamp(self) -> datetime:
+        """Now at second precision (what records show)."""
+        return self.clock.now().replace(microsecond=0)
+
+    # records ---------------------------------------------------------------------------------
+    def attrs(self, record: Record) -> dict[str, Any]:
+        """The record's ``attributes`` parsed (cached per SID while the text is unchanged)."""
+        text = record.get("attributes") or "{}"
+        cached = self._attributes.get(record["sid"])
+        if cached is not None and cached[0] is text:
+            return cached[1]
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            parsed = {}
+        if not isinstance(parsed, dict):
+            parsed = {}
+        self._attributes[record["sid"]] = (text, parsed)
+        return parsed
+
+    def forget(self, sid: str) -> None:
+        self._attributes.pop(sid, None)
+
+    def workspace(self, sid: str) -> Record:
+        record = self.state.get("workspace", sid)
+        if record is None:
+            raise not_found(f"/v1/Workspaces/{sid}")
+        return record
+
+    def child(self, kind: str, workspace_sid: str, sid: str) -> Record:
+        record = self.state.get(kind, sid)
+        if record is None or record.get("workspace_sid") != workspace_sid:
+            raise not_found(f"/v1/Workspaces/{workspace_sid}/{_PATHS.get(kind, kind)}/{sid}")
+        return record
+
+    # events ----------------------------------------------------------------------------------
+    def emit(
+        self,
+        workspace: Record,
+        event_type: str,
+        resource_type: str,
+        resource_sid: str,
+        description: str,
+        data: dict[str, Any],
+        *,
+        actor_type: str = "workspace",
+        actor_sid: str | None = None,
+    ) -> Record:
+        event = build_event(
+            account_sid=self.account_sid,
+            workspace=workspace,
+            event_type=event_type,
+            resource_type=resource_type,
+            resource_sid=resource_sid,
+            description=description,
+            data=data,
+            now=self.now(),
+            actor_type=actor_type,
+            actor_sid=actor_sid,
+        )
+        self.state.append_event(stored_event(event))
+        url = workspace.get("event_callback_url")
+        if url and events_filter_allows(workspace.get("events_filter"), event_type):
+            self.outbox.append(
+                DeliveryRequest(
+                    kind="event",
+                    url=url,
+                    params=callback_params(event),
+                    timeout=self.options.event_callback_timeout,
+                    workspace_sid=workspace["sid"],
+                    event_type=event_type,
+                )
+            )
+        return event

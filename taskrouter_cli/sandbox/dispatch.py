@@ -1,0 +1,251 @@
+"""Outgoing callbacks: assignment callbacks (signed, 5 s, fallback URL, then cancel) and event
+callbacks (15 s), sent from one background thread running an asyncio loop with one aiohttp
+``ClientSession`` (connections are reused).
+
+:meth:`CallbackDispatcher.submit` is thread-safe and returns at once, so an API request never
+waits for a callback. The reply of an assignment callback is handed to the ``apply`` function
+(the service applies it under its lock) and the outcome is kept on the delivery record.
+:meth:`CallbackDispatcher.flush` waits until every submitted delivery (and any delivery they set
+off) has finished. The last ``max_deliveries`` deliveries are kept for the inspector.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .clock import Clock
+from .replies import ParsedReply, parse_reply
+from .signature import compute_signature
+
+if TYPE_CHECKING:
+    import aiohttp
+
+_MAX_REPLY_CHARS = 4000
+
+
+@dataclass(frozen=True)
+class DeliveryRequest:
+    kind: str
+    """``assignment`` or ``event``."""
+    url: str
+    params: list[tuple[str, str]]
+    timeout: float
+    fallback_url: str | None = None
+    reservation_sid: str | None = None
+    workspace_sid: str | None = None
+    event_type: str | None = None
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What the service did with a reply (or a failed delivery)."""
+
+    outcome: str
+    debugger_code: int | None = None
+
+
+ApplyReply = Callable[[DeliveryRequest, "ParsedReply | None"], Applied]
+"""``apply(request, parsed)``; ``parsed`` is None when primary and fallback both failed."""
+
+
+@dataclass
+class _Attempt:
+    status: int | None
+    content_type: str
+    body: str
+    error: str | None
+    latency_ms: float
+
+
+class CallbackDispatcher:
+    def __init__(
+        self,
+        auth_token: Callable[[], str],
+        apply: ApplyReply,
+        clock: Clock,
+        *,
+        max_deliveries: int = 1000,
+    ) -> None:
+        self._auth_token = auth_token
+        self._apply = apply
+        self._clock = clock
+        self._records: deque[dict[str, Any]] = deque(maxlen=max_deliveries)
+        self._records_lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._pending = 0
+        self._cond = threading.Condition()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._start_lock = threading.Lock()
+        self._closed = False
+
+    # public ----------------------------------------------------------------------------------
+    def submit(self, request: DeliveryRequest) -> None:
+        """Queue ``request`` for delivery; never blocks on the network."""
+        loop = self._ensure_loop()
+        with self._cond:
+            self._pending += 1
+        loop.call_soon_threadsafe(self._spawn, request)
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until no delivery is queued or running; False if ``timeout`` ran out first."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._pending == 0, timeout)
+
+    def deliveries(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """Delivery records, oldest first (the last ``limit`` when given)."""
+        with self._records_lock:
+            records = [dict(record) for record in self._records]
+        return records[-limit:] if limit else records
+
+    def clear(self) -> None:
+        with self._records_lock:
+            self._records.clear()
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop the thread after closing the HTTP session (pending deliveries are dropped)."""
+        with self._start_lock:
+            self._closed = True
+            loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            return
+
+        async def shutdown() -> None:
+            if self._session is not None:
+                await self._session.close()
+            loop.stop()
+
+        loop.call_soon_threadsafe(lambda: asyncio.ensure_future(shutdown()))
+        thread.join(timeout)
+
+    # loop thread -----------------------------------------------------------------------------
+    def _ensure_loop(self) -> asyncio.AbstractEventLoop:
+        with self._start_lock:
+            if self._closed:
+                raise RuntimeError("the callback dispatcher is closed")
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                ready = threading.Event()
+
+                def run() -> None:
+                    asyncio.set_event_loop(loop)
+                    loop.call_soon(ready.set)
+                    loop.run_forever()
+                    loop.close()
+
+                thread = threading.Thread(target=run, name="sandbox-callbacks", daemon=True)
+                thread.start()
+                ready.wait(5.0)
+                self._loop, self._thread = loop, thread
+            return self._loop
+
+    def _spawn(self, request: DeliveryRequest) -> None:
+        asyncio.ensure_future(self._run(request))
+
+    async def _run(self, request: DeliveryRequest) -> None:
+        try:
+            if request.kind == "assignment":
+                await self._assignment(request)
+            else:
+                await self._post(request, request.url, "event")
+        except Exception as exc:  # noqa: BLE001 -- one delivery must never kill the loop
+            self._record(request, request.url, "error", None, None, f"internal error: {exc!r}")
+        finally:
+            with self._cond:
+                self._pending -= 1
+                self._cond.notify_all()
+
+    async def _assignment(self, request: DeliveryRequest) -> None:
+        for attempt, url in (("primary", request.url), ("fallback", request.fallback_url)):
+            if not url:
+                continue
+            result, signature = await self._send(request, url)
+            if result.status == 200 and result.error is None:
+                parsed = parse_reply(result.content_type, result.body)
+                applied = self._apply(request, parsed)
+                self._record(
+                    request, url, attempt, result, signature, applied.outcome, applied.debugger_code
+                )
+                return
+            reason = result.error or f"HTTP {result.status}"
+            self._record(request, url, attempt, result, signature, f"failed: {reason}", 11200)
+        applied = self._apply(request, None)
+        self._record(request, "", "gave-up", None, None, applied.outcome, applied.debugger_code)
+
+    async def _post(self, request: DeliveryRequest, url: str, attempt: str) -> None:
+        result, signature = await self._send(request, url)
+        if result.error is None and 200 <= (result.status or 0) < 300:
+            outcome = "delivered"
+            code = None
+        else:
+            outcome = f"failed: {result.error or f'HTTP {result.status}'}"
+            code = 11200
+        self._record(request, url, attempt, result, signature, outcome, code)
+
+    async def _send(self, request: DeliveryRequest, url: str) -> tuple[_Attempt, str]:
+        import aiohttp
+
+        signature = compute_signature(self._auth_token(), url, request.params)
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        started = time.perf_counter()
+        try:
+            async with self._session.post(
+                url,
+                data=request.params,
+                headers={"X-Twilio-Signature": signature, "User-Agent": "TwilioProxy/1.1"},
+                timeout=aiohttp.ClientTimeout(total=request.timeout),
+                allow_redirects=False,
+            ) as response:
+                body = await response.text(errors="replace")
+                content_type = response.headers.get("Content-Type", "")
+                status = response.status
+            error = None
+        except asyncio.TimeoutError:
+            status, content_type, body = None, "", ""
+            error = f"no answer within {request.timeout:g} s"
+        except (aiohttp.ClientError, OSError, ValueError) as exc:
+            status, content_type, body = None, "", ""
+            error = f"{type(exc).__name__}: {exc}"
+        latency = (time.perf_counter() - started) * 1000
+        return _Attempt(status, content_type, body, error, latency), signature
+
+    def _record(
+        self,
+        request: DeliveryRequest,
+        url: str,
+        attempt: str,
+        result: _Attempt | None,
+        signature: str | None,
+        outcome: str,
+        code: int | None = None,
+    ) -> None:
+        record: dict[str, Any] = {
+            "id": next(self._ids),
+            "kind": request.kind,
+            "attempt": attempt,
+            "url": url,
+            "params": dict(request.params),
+            "signature": signature,
+            "status": result.status if result else None,
+            "content_type": result.content_type if result else None,
+            "reply": result.body[:_MAX_REPLY_CHARS] if result else None,
+            "error": result.error if result else None,
+            "latency_ms": round(result.latency_ms, 2) if result else None,
+            "outcome": outcome,
+            "debugger_code": code,
+            "time": self._clock.now().isoformat(),
+            "reservation_sid": request.reservation_sid,
+            "workspace_sid": request.workspace_sid,
+            "event_type": request.event_type,
+        }
+        with self._records_lock:
+            self._records.append(record)

@@ -1,0 +1,811 @@
+"""The routing engine: queues of waiting tasks, worker eligibility, reservations, timers (§3, §5).
+
+Routing is incremental: only the task or worker that changed is routed, so the cost of a routing
+pass does not grow with the number of pending tasks.
+
+* Every queue keeps its waiting tasks in a sorted list keyed by (priority desc, virtual start
+  time, sequence) -- ascending times for FIFO queues, descending for LIFO.
+* A task is routed when it is created or updated, when its reservations all ended without an
+  acceptance (reject, timeout, cancel: the workflow is evaluated again), when a target timeout
+  fires, and when its workflow is updated with ``ReEvaluateTasks``. Workflow evaluation is
+  :meth:`WorkflowConfiguration.target_for_age` (target timeouts measured on the task's age).
+* A worker is routed when it becomes available, its attributes change, capacity is freed, or a
+  queue's ``target_workers`` changes: it walks the waiting lists of the queues it belongs to (in
+  order) and takes the first task it may serve.
+* Eligibility: an available activity AND (multi-tasking) an available channel with capacity left
+  (pending reservations count against capacity) or (single-tasking) no open reservation.
+* Worker choice: the longest idle (``date_status_changed``, ties by ``date_created``), then the
+  target's ``order_by`` (a stable sort, so idle time breaks its ties).
+* Single-tasking: a reservation moves the worker to the queue's reservation activity, an
+  acceptance to its assignment activity; a reject without ``WorkerActivitySid`` and a
+  cancel/rescind restore the activity the worker had before the reservation; a timeout moves the
+  worker to the workspace's timeout activity.
+* Across queues a worker takes the highest-priority task; on equal priority tasks of queues whose
+  ``task_order`` equals the workspace's ``prioritize_queue_order`` come first, then the oldest.
+"""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+import itertools
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
+
+from taskrouter_cli.routing.expressions import ExpressionError, parse_expression
+from taskrouter_cli.routing.workflow import (
+    Target,
+    TargetStep,
+    WorkflowConfigError,
+    WorkflowConfiguration,
+    WorkflowTimeout,
+    order_workers,
+    parse_workflow_configuration,
+)
+
+from .core import Core
+from .dispatch import DeliveryRequest
+from .events import task_fields, worker_fields
+from .sids import new_sid
+from .state import Record
+
+OPEN_TASK = ("pending", "reserved")
+QueueKey = tuple[float, float, float]
+
+DEFAULT_RESERVATION_TIMEOUT = 120
+
+
+class Engine:
+    def __init__(self, core: Core) -> None:
+        self.core = core
+        self.state = core.state
+        self.waiting: dict[str, list[tuple[QueueKey, str]]] = {}
+        self._entries: dict[str, tuple[str, QueueKey]] = {}
+        self.direct: dict[str, list[str]] = {}
+        self._members: dict[str, set[str]] = {}
+        self._timers: list[tuple[float, int, str, str]] = []
+        self._timer_seq = itertools.count()
+        self._configs: dict[str, tuple[str, WorkflowConfiguration]] = {}
+
+    # (re)building ----------------------------------------------------------------------------
+    def rebuild(self) -> None:
+        """Recreate queues, caches and timers from the records (after loading the store)."""
+        self.waiting.clear()
+        self._entries.clear()
+        self.direct.clear()
+        self._members.clear()
+        self._timers.clear()
+        self._configs.clear()
+        for task in self.state.records["task"].values():
+            if task["assignment_status"] in OPEN_TASK:
+                self._schedule(task.get("_ttl_deadline"), "ttl", task["sid"])
+                self._schedule(task.get("_target_deadline"), "target", task["sid"])
+                if task.get("_waiting"):
+                    self._enqueue(task)
+        for res in self.state.records["reservation"].values():
+            if res["reservation_status"] == "pending":
+                self._schedule(res.get("_deadline"), "reservation", res["sid"])
+
+    # helpers ---------------------------------------------------------------------------------
+    def now_ts(self) -> float:
+        return self.core.now().timestamp()
+
+    def multi(self, workspace_sid: str) -> bool:
+        return bool(self.core.workspace(workspace_sid)["multi_task_enabled"])
+
+    def config(self, workflow: Record) -> WorkflowConfiguration | None:
+        text = workflow["configuration"]
+        cached = self._configs.get(workflow["sid"])
+        if cached is not None and cached[0] is text:
+            return cached[1]
+        try:
+            cfg = parse_workflow_configuration(text)
+        except WorkflowConfigError:
+            return None
+        self._configs[workflow["sid"]] = (text, cfg)
+        return cfg
+
+    def worker_view(self, worker: Record) -> dict[str, Any]:
+        """Worker attributes plus the fields target expressions may use."""
+        view = dict(self.core.attrs(worker))
+        view.update(
+            sid=worker["sid"],
+            friendly_name=worker["friendly_name"],
+            activity_sid=worker["activity_sid"],
+            activity_name=worker["activity_name"],
+        )
+        return view
+
+    def queue_matches(self, queue: Record, worker: Record) -> bool:
+        text = queue.get("target_workers")
+        if text is None:
+            text = "1==1"
+        if not text.strip():
+            return False
+        try:
+            return parse_expression(text).evaluate(self.core.attrs(worker))
+        except ExpressionError:
+            return False
+
+    def members(self, queue: Record) -> set[str]:
+        found = self._members.get(queue["sid"])
+        if found is None:
+            found = {
+                worker["sid"]
+                for worker in self.state.in_workspace(queue["workspace_sid"], "worker").values()
+                if self.queue_matches(queue, worker)
+            }
+            self._members[queue["sid"]] = found
+        return found
+
+    def current_target(self, task: Record) -> Target | None:
+        step = task.get("_step")
+        workflow = self.state.get("workflow", task.get("workflow_sid") or "")
+        if step is None or workflow is None:
+            return None
+        cfg = self.config(workflow)
+        if cfg is None:
+            return None
+        filter_index, target_index = step
+        try:
+            if filter_index is None:
+                return cfg.default_filter
+            return cfg.filters[filter_index].targets[target_index]
+        except IndexError:
+            return None
+
+    def pending_reservations(self, task: Record) -> list[Record]:
+        return [
+            res
+            for res in self.state.reservations_of_task(task["sid"])
+            if res["reservation_status"] == "pending"
+        ]
+
+    # timers ----------------------------------------------------------------------------------
+    def _schedule(self, when: float | None, kind: str, sid: str) -> None:
+        if when is not None:
+            heapq.heappush(self._timers, (when, next(self._timer_seq), kind, sid))
+
+    def _timer_valid(self, when: float, kind: str, sid: str) -> bool:
+        if kind == "reservation":
+            res = self.state.get("reservation", sid)
+            return bool(res and res["reservation_status"] == "pending" and res["_deadline"] == when)
+        task = self.state.get("task", sid)
+        if task is None or task["assignment_status"] not in OPEN_TASK:
+            return False
+        if kind == "ttl":
+            return bool(task.get("_ttl_deadline") == when)
+        return bool(task.get("_target_deadline") == when)
+
+    def next_deadline(self) -> datetime | None:
+        while self._timers:
+            when, _, kind, sid = self._timers[0]
+            if self._timer_valid(when, kind, sid):
+                return datetime.fromtimestamp(when, timezone.utc)
+            heapq.heappop(self._timers)
+        return None
+
+    def run_due(self) -> int:
+        """Run every timer that is due; returns how many fired."""
+        fired = 0
+        now = self.now_ts()
+        while self._timers and self._timers[0][0] <= now:
+            when, _, kind, sid = heapq.heappop(self._timers)
+            if not self._timer_valid(when, kind, sid):
+                continue
+            fired += 1
+            if kind == "reservation":
+                self.timeout(self.state.records["reservation"][sid])
+            elif kind == "ttl":
+                self.cancel_task(self.state.records["task"][sid], "Task TTL Exceeded")
+            else:
+                task = self.state.records["task"][sid]
+                if task["assignment_status"] == "pending":
+                    self._emit_task(task, "task-queue.timeout", "timed out of TaskQueue")
+                    self.route_task(task)
+        return fired
+
+    # queues of waiting tasks -------------------------------------------------------------------
+    def _key(self, task: Record, queue: Record | None) -> QueueKey:
+        start = task["virtual_start_time"].timestamp()
+        if queue is not None and queue.get("task_order") == "LIFO":
+            return (-task["priority"], -start, -task["_seq"])
+        return (-task["priority"], start, task["_seq"])
+
+    def _enqueue(self, task: Record) -> None:
+        self._dequeue(task)
+        target = task.get("routing_target") or ""
+        if target.startswith("WK"):
+            self.direct.setdefault(target, []).append(task["sid"])
+        elif task.get("task_queue_sid"):
+            queue = self.state.get("task_queue", task["task_queue_sid"])
+            key = self._key(task, queue)
+            bisect.insort(self.waiting.setdefault(task["task_queue_sid"], []), (key, task["sid"]))
+            self._entries[task["sid"]] = (task["task_queue_sid"], key)
+        else:
+            return
+        if not task.get("_waiting"):
+            task["_waiting"] = True
+            self.state.touch("task", task)
+
+    def _dequeue(self, task: Record) -> None:
+        entry = self._entries.pop(task["sid"], None)
+        if entry is not None:
+            queue_sid, key = entry
+            items = self.waiting.get(queue_sid, [])
+            index = bisect.bisect_left(items, (key, task["sid"]))
+            if index < len(items) and items[index][1] == task["sid"]:
+                del items[index]
+        target = task.get("routing_target") or ""
+        if target.startswith("WK") and task["sid"] in self.direct.get(target, []):
+            self.direct[target].remove(task["sid"])
+        if task.get("_waiting"):
+            task["_waiting"] = False
+            self.state.touch("task", task)
+
+    def reorder(self, task: Record) -> None:
+        """Priority or virtual start time changed: move the task to its new place."""
+        if task["sid"] in self._entries:
+            self._enqueue(task)
+
+    def _needs_workers(self, task: Record) -> bool:
+        if task["assignment_status"] not in OPEN_TASK:
+            return False
+        if task.get("routing_target", "") and str(task["routing_target"]).startswith("WK"):
+            return not self.pending_reservations(task)
+        queue = self.state.get("task_queue", task.get("task_queue_sid") or "")
+        if queue is None:
+            return False
+        return len(self.pending_reservations(task)) < queue["max_reserved_workers"]
+
+    def _sync_waiting(self, task: Record) -> None:
+        if self._needs_workers(task):
+            if task["sid"] not in self._entries and not task.get("_waiting"):
+                self._enqueue(task)
+        else:
+            self._dequeue(task)
+
+    # routing a task --------------------------------------------------------------------------
+    def route_task(self, task: Record) -> None:
+        """Evaluate where a pending task belongs and try to reserve workers for it."""
+        if task["assignment_status"] != "pending":
+            return
+        self._dequeue(task)
+        target = task.get("routing_target") or ""
+        if target.startswith("WK") or task.get("_fixed_queue"):
+            if task.get("_fixed_queue") and task.get("task_queue_sid") != task["_fixed_queue"]:
+                queue = self.state.get("task_queue", task["_fixed_queue"])
+                if queue is not None:
+                    self._enter_queue(task, queue)
+            self._enqueue(task)
+            self.offer(task)
+            return
+        workflow = self.state.get("workflow", task.get("workflow_sid") or "")
+        cfg = self.config(workflow) if workflow is not None else None
+        if cfg is None:
+            return
+        age = self.now_ts() - task["_created_ts"]
+        decision = cfg.target_for_age(
+            self.core.attrs(task), age, skip=lambda step: self._skip(task, step)
+        )
+        for filter_index, target_index in getattr(decision, "skipped", ()):
+            targets = cfg.filters[filter_index].targets
+            if target_index == len(targets) - 1:
+                self._emit_task(task, "workflow.skipped", "skipped the last workflow step")
+        if isinstance(decision, TargetStep):
+            queue = self.state.get("task_queue", decision.queue)
+            if queue is None:
+                return
+            if decision.priority is not None and decision.priority != task["priority"]:
+                task["priority"] = decision.priority
+            task["_step"] = [decision.filter_index, decision.target_index]
+            deadline = (
+                task["_created_ts"] + decision.expires_at_age
+                if decision.expires_at_age is not None
+                else None
+            )
+            task["_target_deadline"] = deadline
+            self._schedule(deadline, "target", task["sid"])
+            self._emit_task(task, "workflow.target-matched", "matched a workflow target")
+            self._enter_queue(task, queue)
+            self._enqueue(task)
+            self.offer(task)
+        elif isinstance(decision, WorkflowTimeout):
+            self._emit_task(task, "workflow.timeout", "timed out of the workflow")
+            self.cancel_task(task, "Workflow Timeout")
+        else:
+            if self.core.options.no_match_outcome == "cancel":
+                self.cancel_task(task, self.core.options.no_match_reason)
+            else:
+                task["_step"] = None
+                self.state.touch("task", task)
+
+    def _enter_queue(self, task: Record, queue: Record) -> None:
+        previous = task.get("task_queue_sid")
+        task["task_queue_sid"] = queue["sid"]
+        task["task_queue_friendly_name"] = queue["friendly_name"]
+        task["task_queue_entered_date"] = self.core.stamp()
+        self.state.touch("task", task)
+        if previous and previous != queue["sid"]:
+            self._emit_task(task, "task-queue.moved", f"moved to TaskQueue {queue['sid']}")
+        self._emit_task(task, "task-queue.entered", f"entered TaskQueue {queue['sid']}")
+
+    def _skip(self, task: Record, step: TargetStep) -> bool:
+        queue = self.state.get("task_queue", step.queue)
+        if queue is None:
+            return True
+        counts: dict[str, Any] = {"available": 0, "unavailable": 0}
+        for worker_sid in self.members(queue):
+            worker = self.state.records["worker"][worker_sid]
+            counts["available" if worker["available"] else "unavailable"] += 1
+            counts[worker["activity_sid"]] = counts.get(worker["activity_sid"], 0) + 1
+        reservable = bool(self.candidates(task, queue, step.target, limit=1))
+        return step.target.skip_applies(counts, reservable_now=reservable)
+
+    def candidates(
+        self, task: Record, queue: Record | None, target: Target | None, limit: int
+    ) -> list[Record]:
+        """Workers that may be reserved for ``task`` now, best first."""
+        task_attrs = self.core.attrs(task)
+        busy = {res["worker_sid"] for res in self.pending_reservations(task)}
+        direct = task.get("routing_target") or ""
+        if direct.startswith("WK"):
+            pool: Any = [direct]
+        elif queue is not None:
+            pool = self.members(queue)
+        else:
+            return []
+        known = target.known_worker(task_attrs) if target is not None else None
+        ignore = bool(task.get("ignore_capacity")) and direct.startswith("WK")
+        found: list[Record] = []
+        for worker_sid in pool:
+            worker = self.state.get("worker", worker_sid)
+            if worker is None or worker_sid in busy or not self.can_take(worker, task, ignore):
+                continue
+            if known is not None and worker[known[0]] != known[1]:
+                continue
+            if target is not None and target.expression is not None:
+                context = {"task": task_attrs, "worker": self.worker_view(worker)}
+                if not target.expression.evaluate(context):
+                    continue
+            found.append(worker)
+        found.sort(key=lambda w: (w["_idle_ts"], w["_created_ts"], w["_seq"]))
+        if target is not None and target.order_by:
+            found = order_workers(found, target.order_by, self.worker_view)
+        return found[:limit]
+
+    def can_take(self, worker: Record, task: Record, ignore_capacity: bool = False) -> bool:
+        if not worker["available"]:
+            return False
+        if self.multi(worker["workspace_sid"]):
+            channels = self.state.channels_by_worker.get(worker["sid"], {})
+            channel = channels.get(task["task_channel_sid"])
+            if channel is None or not channel["available"]:
+                return False
+            if ignore_capacity:
+                return True
+            used = channel["assigned_tasks"] + channel["_reserved"]
+            return bool(used < channel["configured_capacity"])
+        return ignore_capacity or worker["_open"] == 0
+
+    def offer(self, task: Record) -> None:
+        """Create as many reservations as the task's queue allows with the workers free now."""
+        if task["assignment_status"] not in OPEN_TASK:
+            return
+        direct = task.get("routing_target") or ""
+        queue = self.state.get("task_queue", task.get("task_queue_sid") or "")
+        if direct.startswith("WK"):
+            wanted = 1 - len(self.pending_reservations(task))
+        elif queue is not None:
+            wanted = queue["max_reserved_workers"] - len(self.pending_reservations(task))
+        else:
+            return
+        if wanted > 0:
+            for worker in self.candidates(task, queue, self.current_target(task), wanted):
+                self.reserve(task, worker, queue)
+        self._sync_waiting(task)
+
+    # routing a worker ------------------------------------------------------------------------
+    def route_worker(self, worker: Record) -> None:
+        """Give an available worker the best waiting task(s) it may serve."""
+        for _ in range(1000):
+            if not worker["available"] or self.state.get("worker", worker["sid"]) is None:
+                return
+            best = self._best_task_for(worker)
+            if best is None:
+                return
+            task, queue = best
+            self.reserve(task, worker, queue)
+            self._sync_waiting(task)
+
+    def _best_task_for(self, worker: Record) -> tuple[Record, Record | None] | None:
+        workspace = self.core.workspace(worker["workspace_sid"])
+        best: tuple[tuple[Any, ...], Record, Record | None] | None = None
+        for task_sid in list(self.direct.get(worker["sid"], ())):
+            task = self.state.records["task"][task_sid]
+            if self._may_serve(worker, task, None):
+                rank = (-task["priority"], 0, task["virtual_start_time"].timestamp(), task["_seq"])
+                if best is None or rank < best[0]:
+                    best = (rank, task, None)
+        for queue in self.state.in_workspace(worker["workspace_sid"], "task_queue").values():
+            if worker["sid"] not in self.members(queue):
+                continue
+            for key, task_sid in self.waiting.get(queue["sid"], ()):
+                task = self.state.records["task"][task_sid]
+                if not self._may_serve(worker, task, queue):
+                    continue
+                order = 0 if queue["task_order"] == workspace["prioritize_queue_order"] else 1
+                rank = (key[0], order, key[1], key[2])
+                if best is None or rank < best[0]:
+                    best = (rank, task, queue)
+                break
+        return None if best is None else (best[1], best[2])
+
+    def _may_serve(self, worker: Record, task: Record, queue: Record | None) -> bool:
+        ignore = bool(task.get("ignore_capacity")) and queue is None
+        if not self.can_take(worker, task, ignore):
+            return False
+        if any(res["worker_sid"] == worker["sid"] for res in self.pending_reservations(task)):
+            return False
+        target = self.current_target(task) if queue is not None else None
+        if target is None:
+            return True
+        task_attrs = self.core.attrs(task)
+        known = target.known_worker(task_attrs)
+        if known is not None and worker[known[0]] != known[1]:
+            return False
+        if target.expression is not None:
+            return target.expression.evaluate(
+                {"task": task_attrs, "worker": self.worker_view(worker)}
+            )
+        return True
+
+    def worker_attributes_changed(self, worker: Record) -> None:
+        for queue in self.state.in_workspace(worker["workspace_sid"], "task_queue").values():
+            members = self._members.get(queue["sid"])
+            if members is None:
+                continue
+            if self.queue_matches(queue, worker):
+                members.add(worker["sid"])
+            else:
+                members.discard(worker["sid"])
+
+    def worker_removed(self, worker: Record) -> None:
+        for members in self._members.values():
+            members.discard(worker["sid"])
+        self.direct.pop(worker["sid"], None)
+
+    def queue_changed(self, queue: Record) -> None:
+        """target_workers / task_order / max_reserved_workers changed: re-route its workers."""
+        self._members.pop(queue["sid"], None)
+        for _, task_sid in list(self.waiting.get(queue["sid"], ())):
+            self._enqueue(self.state.records["task"][task_sid])
+        for _, task_sid in list(self.waiting.get(queue["sid"], ())):
+            task = self.state.records["task"][task_sid]
+            self.offer(task)
+        for worker_sid in sorted(self.members(queue)):
+            self.route_worker(self.state.records["worker"][worker_sid])
+
+    def queue_removed(self, queue: Record) -> None:
+        self._members.pop(queue["sid"], None)
+        self.waiting.pop(queue["sid"], None)
+
+    # reservations ----------------------------------------------------------------------------
+    def reserve(self, task: Record, worker: Record, queue: Record | None) -> Record:
+        core = self.core
+        stamp = core.stamp()
+        workflow = self.state.get("workflow", task.get("workflow_sid") or "")
+        timeout = workflow["task_reservation_timeout"] if workflow else DEFAULT_RESERVATION_TIMEOUT
+        deadline = self.now_ts() + timeout
+        res: Record = {
+            "account_sid": core.account_sid,
+            "date_created": stamp,
+            "date_updated": stamp,
+            "reservation_status": "pending",
+            "sid": new_sid("WR"),
+            "task_sid": task["sid"],
+            "worker_name": worker["friendly_name"],
+            "worker_sid": worker["sid"],
+            "workspace_sid": task["workspace_sid"],
+            "_queue_sid": queue["sid"] if queue else None,
+            "_workflow_sid": task.get("workflow_sid"),
+            "_channel_sid": task["task_channel_sid"],
+            "_deadline": deadline,
+            "_previous_activity_sid": None,
+        }
+        self.state.add("reservation", res)
+        self._schedule(deadline, "reservation", res["sid"])
+        task["assignment_status"] = "reserved"
+        task["date_updated"] = stamp
+        task["_assignments"] = task.get("_assignments", 0) + 1
+        self.state.touch("task", task)
+        self._hold(worker, res, +1)
+        workspace = core.workspace(task["workspace_sid"])
+        self._emit_reservation(res, task, worker, "reservation.created", "created")
+        if (
+            not workspace["multi_task_enabled"]
+            and queue is not None
+            and queue.get("reservation_activity_sid")
+            and queue["reservation_activity_sid"] != worker["activity_sid"]
+        ):
+            res["_previous_activity_sid"] = worker["activity_sid"]
+            self.set_activity(worker, queue["reservation_activity_sid"], route=False)
+        if workflow is not None and workflow.get("assignment_callback_url"):
+            core.outbox.append(self._assignment_request(res, task, worker, workflow))
+        return res
+
+    def _assignment_request(
+        self, res: Record, task: Record, worker: Record, workflow: Record
+    ) -> DeliveryRequest:
+        now = self.core.now()
+        params = [
+            ("Timestamp", str(int(now.timestamp()))),
+            ("AccountSid", self.core.account_sid),
+            ("WorkspaceSid", task["workspace_sid"]),
+            ("WorkflowSid", workflow["sid"]),
+            ("TaskQueueSid", task.get("task_queue_sid") or ""),
+            ("WorkerSid", worker["sid"]),
+            ("WorkerAttributes", worker["attributes"]),
+            ("TaskSid", task["sid"]),
+            ("TaskAttributes", task["attributes"]),
+            ("TaskAge", str(int((now - task["date_created"]).total_seconds()))),
+            ("TaskPriority", str(task["priority"])),
+            ("ReservationSid", res["sid"]),
+        ]
+        return DeliveryRequest(
+            kind="assignment",
+            url=workflow["assignment_callback_url"],
+            fallback_url=workflow.get("fallback_assignment_callback_url"),
+            params=params,
+            timeout=self.core.options.assignment_callback_timeout,
+            reservation_sid=res["sid"],
+            workspace_sid=task["workspace_sid"],
+        )
+
+    def _hold(self, worker: Record, res: Record, delta: int) -> None:
+        """Count a pending reservation against the worker (and its channel)."""
+        worker["_open"] = max(0, worker["_open"] + delta)
+        self.state.touch("worker", worker)
+        channel = self.state.channels_by_worker.get(worker["sid"], {}).get(res["_channel_sid"])
+        if channel is not None:
+            channel["_reserved"] = max(0, channel["_reserved"] + delta)
+            self.state.touch("worker_channel", channel)
+
+    def _assign_channel(self, res: Record, delta: int) -> None:
+        channel = self.state.channels_by_worker.get(res["worker_sid"], {}).get(res["_channel_sid"])
+        if channel is not None:
+            channel["assigned_tasks"] = max(0, channel["assigned_tasks"] + delta)
+            refresh_channel(channel)
+            self.state.touch("worker_channel", channel)
+
+    def _close(self, res: Record, status: str, event_type: str, verb: str) -> Record | None:
+        """End a pending reservation; returns its worker (if it still exists)."""
+        res["reservation_status"] = status
+        res["date_updated"] = self.core.stamp()
+        self.state.touch("reservation", res)
+        worker = self.state.get("worker", res["worker_sid"])
+        task = self.state.records["task"].get(res["task_sid"])
+        if worker is not None:
+            self._hold(worker, res, -1)
+        if task is not None and worker is not None:
+            self._emit_reservation(res, task, worker, event_type, verb)
+        return worker
+
+    def _restore(self, worker: Record | None, res: Record) -> None:
+        previous = res.get("_previous_activity_sid")
+        if worker is not None and previous and self.state.get("activity", previous):
+            self.set_activity(worker, previous, route=False)
+
+    def accept(self, res: Record) -> None:
+        task = self.state.records["task"][res["task_sid"]]
+        worker = self.state.records["worker"][res["worker_sid"]]
+        res["reservation_status"] = "accepted"
+        res["date_updated"] = self.core.stamp()
+        self.state.touch("reservation", res)
+        channel = self.state.channels_by_worker.get(worker["sid"], {}).get(res["_channel_sid"])
+        if channel is not None:
+            channel["_reserved"] = max(0, channel["_reserved"] - 1)
+        self._assign_channel(res, +1)
+        task["assignment_status"] = "assigned"
+        task["date_updated"] = self.core.stamp()
+        self.state.touch("task", task)
+        self._dequeue(task)
+        self._emit_reservation(res, task, worker, "reservation.accepted", "accepted")
+        released: list[Record] = []
+        for other in self.pending_reservations(task):
+            other_worker = self._close(other, "rescinded", "reservation.rescinded", "rescinded")
+            self._restore(other_worker, other)
+            if other_worker is not None:
+                released.append(other_worker)
+        queue = self.state.get("task_queue", res.get("_queue_sid") or "")
+        if (
+            not self.multi(task["workspace_sid"])
+            and queue is not None
+            and queue.get("assignment_activity_sid")
+        ):
+            self.set_activity(worker, queue["assignment_activity_sid"], route=False)
+        for other_worker in released:
+            self.route_worker(other_worker)
+
+    def reject(self, res: Record, activity_sid: str | None, *, restore: bool = True) -> None:
+        worker = self._close(res, "rejected", "reservation.rejected", "rejected")
+        if worker is not None:
+            if activity_sid:
+                self.set_activity(worker, activity_sid, route=False)
+            elif restore:
+                self._restore(worker, res)
+        self._released(res)
+        if worker is not None:
+            self.route_worker(worker)
+
+    def timeout(self, res: Record) -> None:
+        worker = self._close(res, "timeout", "reservation.timeout", "timed out")
+        if worker is not None:
+            workspace = self.core.workspace(worker["workspace_sid"])
+            if workspace.get("timeout_activity_sid"):
+                self.set_activity(worker, workspace["timeout_activity_sid"], route=False)
+        self._released(res)
+        if worker is not None:
+            self.route_worker(worker)
+
+    def cancel_reservation(self, res: Record) -> None:
+        """The assignment callback and its fallback could not be reached (§4.4)."""
+        worker = self._close(res, "canceled", "reservation.canceled", "canceled")
+        self._restore(worker, res)
+        self._released(res)
+        if worker is not None:
+            self.route_worker(worker)
+
+    def _released(self, res: Record) -> None:
+        task = self.state.records["task"].get(res["task_sid"])
+        if task is None or task["assignment_status"] != "reserved":
+            return
+        if self.pending_reservations(task):
+            self._sync_waiting(task)
+            self.offer(task)
+            return
+        task["assignment_status"] = "pending"
+        task["date_updated"] = self.core.stamp()
+        self.state.touch("task", task)
+        if task.get("_assignments", 0) >= self.core.options.max_assignment_count:
+            self.cancel_task(task, "Max assignment count exceeded")
+            return
+        self.route_task(task)
+
+    # tasks -----------------------------------------------------------------------------------
+    def cancel_task(self, task: Record, reason: str) -> None:
+        self._dequeue(task)
+        released: list[Record] = []
+        for res in self.pending_reservations(task):
+            worker = self._close(res, "canceled", "reservation.canceled", "canceled")
+            self._restore(worker, res)
+            if worker is not None:
+                released.append(worker)
+        task["assignment_status"] = "canceled"
+        task["reason"] = reason
+        task["date_updated"] = self.core.stamp()
+        task["_target_deadline"] = None
+        self.state.touch("task", task)
+        self._emit_task(task, "task.canceled", "canceled")
+        for worker in released:
+            self.route_worker(worker)
+
+    def finish_task(self, task: Record, status: str, reason: str | None) -> None:
+        """``wrapping`` or ``completed`` for an assigned (or wrapping) task."""
+        res = next(
+            (
+                r
+                for r in self.state.reservations_of_task(task["sid"])
+                if r["reservation_status"] in ("accepted", "wrapping")
+            ),
+            None,
+        )
+        stamp = self.core.stamp()
+        task["assignment_status"] = status
+        if reason is not None:
+            task["reason"] = reason
+        task["date_updated"] = stamp
+        self.state.touch("task", task)
+        worker = self.state.get("worker", res["worker_sid"]) if res else None
+        if status == "wrapping":
+            if res is not None and worker is not None:
+                res["reservation_status"] = "wrapping"
+                res["date_updated"] = stamp
+                self.state.touch("reservation", res)
+                self._emit_reservation(res, task, worker, "reservation.wrapup", "wrapping up")
+            self._emit_task(task, "task.wrapup", "wrapping up")
+            return
+        if res is not None:
+            res["reservation_status"] = "completed"
+            res["date_updated"] = stamp
+            self.state.touch("reservation", res)
+            self._assign_channel(res, -1)
+            if worker is not None:
+                worker["_open"] = max(0, worker["_open"] - 1)
+                self.state.touch("worker", worker)
+                self._emit_reservation(res, task, worker, "reservation.completed", "completed")
+        self._emit_task(task, "task.completed", "completed")
+        if worker is not None:
+            self.route_worker(worker)
+
+    def release_assigned(self, task: Record) -> None:
+        """A task that holds a worker is deleted: free the worker's capacity."""
+        for res in self.state.reservations_of_task(task["sid"]):
+            if res["reservation_status"] in ("accepted", "wrapping"):
+                self._assign_channel(res, -1)
+                worker = self.state.get("worker", res["worker_sid"])
+                if worker is not None:
+                    worker["_open"] = max(0, worker["_open"] - 1)
+                    self.state.touch("worker", worker)
+
+    # activities ------------------------------------------------------------------------------
+    def set_activity(self, worker: Record, activity_sid: str, *, route: bool = True) -> None:
+        activity = self.state.records["activity"][activity_sid]
+        previous_sid = worker["activity_sid"]
+        now = self.core.now()
+        if previous_sid != activity_sid:
+            previous = self.state.get("activity", previous_sid)
+            since = worker["date_status_changed"]
+            worker["activity_sid"] = activity_sid
+            worker["activity_name"] = activity["friendly_name"]
+            worker["available"] = activity["available"]
+            worker["date_status_changed"] = now.replace(microsecond=0)
+            worker["date_updated"] = now.replace(microsecond=0)
+            worker["_idle_ts"] = now.timestamp()
+            self.state.touch("worker", worker)
+            seconds = max(0.0, (now - since).total_seconds()) if since else 0.0
+            data = worker_fields(worker)
+            data.update(
+                worker_previous_activity_sid=previous_sid,
+                worker_previous_activity_name=previous["friendly_name"] if previous else None,
+                worker_time_in_previous_activity=str(int(seconds)),
+                worker_time_in_previous_activity_ms=str(int(seconds * 1000)),
+            )
+            self.core.emit(
+                self.core.workspace(worker["workspace_sid"]),
+                "worker.activity.update",
+                "worker",
+                worker["sid"],
+                f"Worker {worker['friendly_name']} updated to {activity['friendly_name']} Activity",
+                data,
+            )
+        if route and worker["available"]:
+            self.route_worker(worker)
+
+    # events ----------------------------------------------------------------------------------
+    def _emit_task(self, task: Record, event_type: str, verb: str) -> None:
+        self.core.emit(
+            self.core.workspace(task["workspace_sid"]),
+            event_type,
+            "task",
+            task["sid"],
+            f"Task {task['sid']} {verb}",
+            task_fields(task, self.core.now()),
+        )
+
+    def _emit_reservation(
+        self, res: Record, task: Record, worker: Record, event_type: str, verb: str
+    ) -> None:
+        data = task_fields(task, self.core.now())
+        data.update(worker_fields(worker))
+        data["reservation_sid"] = res["sid"]
+        if res.get("_queue_sid"):
+            data["task_queue_sid"] = res["_queue_sid"]
+        self.core.emit(
+            self.core.workspace(task["workspace_sid"]),
+            event_type,
+            "reservation",
+            res["sid"],
+            f"Reservation {res['sid']} {verb} for Worker {worker['sid']}",
+            data,
+        )
+
+
+def refresh_channel(channel: Record) -> None:
+    capacity = channel["configured_capacity"]
+    free = max(0, capacity - channel["assigned_tasks"])
+    channel["available_capacity_percentage"] = int(free * 100 / capacity) if capacity else 0
+
+
+SkipPredicate = Callable[[TargetStep], bool]

@@ -1,0 +1,42 @@
+"""The one error type the sandbox service raises for a request it refuses.
+
+``ApiError`` carries the HTTP status, the Twilio error code and a one-line message; the HTTP layer
+turns it into ``{"code", "message", "more_info", "status"}``.
+"""
+
+from __future__ import annotations
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+    @property
+    def more_info(self) -> str:
+        return f"https://www.twilio.com/docs/errors/{self.code}"
+
+    def to_body(self) -> dict[str, object]:
+        return {
+            "code": self.code,
+            "message": self.message,
+            "more_info": self.more_info,
+            "status": self.status,
+        }
+
+
+def bad_request(message: str) -> ApiError:
+    """400 / 20001: a parameter or a state change that TaskRouter refuses."""
+    return ApiError(400, 20001, message)
+
+
+def not_found(path_or_what: str) -> ApiError:
+    """404 / 20404 with TaskRouter's wording."""
+    return ApiError(404, 20404, f"The requested resource {path_or_what} was not found")
+
+
+def precondition_failed(message: str) -> ApiError:
+    """412: an ``If-Match`` header that does not match the current version."""
+    return ApiError(412, 20001, message)

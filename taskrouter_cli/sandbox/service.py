@@ -1,0 +1,558 @@
+"""``SandboxService``: the offline TaskRouter behind the HTTP layer (one method per operation).
+
+Every public method runs under one ``RLock`` (the HTTP layer may call from several threads),
+first runs the timers that are due, then does its work in memory and commits what changed to the
+store before returning. Callbacks set off by the operation are handed to the dispatcher after
+the commit, so an API request never waits for them. An operation that fails after changing
+memory is rolled back by reloading the last committed state.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from . import listing
+from .clock import Clock
+from .core import Core
+from .dispatch import Applied, CallbackDispatcher, DeliveryRequest
+from .engine import Engine
+from .errors import ApiError, bad_request, not_found, precondition_failed
+from .events import load_event
+from .listing import ListPage
+from .options import SandboxOptions
+from .replies import ParsedReply
+from .resources import Resources
+from .seed import seed
+from .sids import is_sid
+from .state import Record, State, public
+from .store import EventQuery, SqliteStore
+from .tasks import RESERVATION_STATUSES, TASK_STATUSES, Tasks
+
+__all__ = ["ListPage", "SandboxOptions", "SandboxService"]
+
+T = TypeVar("T")
+Tests = list[Callable[[Record], bool]]
+Records = list[Record]
+DeliveryList = list[dict[str, Any]]
+KINDS = (
+    "workspace",
+    "activity",
+    "worker",
+    "task_queue",
+    "workflow",
+    "task",
+    "reservation",
+    "task_channel",
+    "worker_channel",
+    "event",
+)
+_PREFIX = {
+    "workspace": "WS",
+    "activity": "WA",
+    "worker": "WK",
+    "task_queue": "WQ",
+    "workflow": "WW",
+    "task": "WT",
+    "reservation": "WR",
+    "event": "EV",
+}
+
+
+_DEFAULT_OPTIONS = SandboxOptions()
+
+
+def _field_equals(field: str, value: Any) -> Callable[[Record], bool]:
+    return lambda record: record.get(field) == value
+
+
+class SandboxService:
+    def __init__(
+        self, store: SqliteStore, clock: Clock, *, options: SandboxOptions = _DEFAULT_OPTIONS
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.options = options
+        self._lock = threading.RLock()
+        stored_sid = store.get_meta("account_sid")
+        stored_token = store.get_meta("auth_token")
+        if stored_sid is None or stored_token is None:
+            stored_sid = "AC" + secrets.token_hex(16)
+            stored_token = secrets.token_hex(16)
+            store.set_meta("account_sid", stored_sid)
+            store.set_meta("auth_token", stored_token)
+        self._account_sid = options.account_sid or stored_sid
+        self._auth_token = options.auth_token or stored_token
+        self.state = State(store)
+        self.state.load()
+        self.core = Core(self.state, clock, options, self._account_sid)
+        self.engine = Engine(self.core)
+        self.engine.rebuild()
+        self.resources = Resources(self.core, self.engine)
+        self.tasks = Tasks(self.core, self.engine, self.resources)
+        self.dispatcher = CallbackDispatcher(
+            lambda: self._auth_token,
+            self._apply_reply,
+            clock,
+            max_deliveries=options.max_deliveries,
+        )
+
+    # credentials -----------------------------------------------------------------------------
+    @property
+    def account_sid(self) -> str:
+        return self._account_sid
+
+    @property
+    def auth_token(self) -> str:
+        return self._auth_token
+
+    def authenticate(self, username: str, password: str) -> bool:
+        """Basic-auth check: the Account SID and auth token (compared in constant time)."""
+        return hmac.compare_digest(str(username), self._account_sid) & hmac.compare_digest(
+            str(password), self._auth_token
+        )
+
+    # the operation wrapper -------------------------------------------------------------------
+    def _run(self, work: Callable[[], T]) -> T:
+        with self._lock:
+            self.engine.run_due()
+            self.state.commit()
+            try:
+                result = work()
+                self.state.commit()
+            except BaseException:
+                if self.state.has_pending():
+                    self._reload()
+                else:
+                    self.core.outbox = [r for r in self.core.outbox if r.kind == "event"]
+                raise
+            outbox, self.core.outbox = self.core.outbox, []
+        for request in outbox:
+            self.dispatcher.submit(request)
+        return result
+
+    def _reload(self) -> None:
+        self.state.discard_pending()
+        self.state.load()
+        self.core.outbox = []
+        self.core._attributes.clear()
+        self.engine.rebuild()
+
+    # scopes ----------------------------------------------------------------------------------
+    def _ws(self, scope: dict[str, Any]) -> str:
+        sid = scope.get("workspace_sid")
+        if not isinstance(sid, str):
+            raise bad_request("workspace_sid is missing from the scope")
+        self.core.workspace(sid)
+        return sid
+
+    def _parent(self, scope: dict[str, Any]) -> tuple[str, Record]:
+        ws = self._ws(scope)
+        if scope.get("task_sid") is not None:
+            return "task", self.core.child("task", ws, str(scope["task_sid"]))
+        if scope.get("worker_sid") is not None:
+            return "worker", self.core.child("worker", ws, str(scope["worker_sid"]))
+        raise bad_request("a task_sid or worker_sid scope is required")
+
+    def _find(self, kind: str, scope: dict[str, Any], sid: str) -> Record:
+        if kind not in KINDS:
+            raise bad_request(f"unknown resource kind {kind!r}")
+        if kind == "workspace":
+            return self.core.workspace(sid)
+        ws = self._ws(scope)
+        if kind == "task_channel":
+            channel = self.resources.find_task_channel(ws, sid)
+            if channel is None:
+                raise not_found(f"/v1/Workspaces/{ws}/TaskChannels/{sid}")
+            return channel
+        if kind == "worker_channel":
+            worker = self.core.child("worker", ws, str(scope.get("worker_sid")))
+            found = self.resources.worker_channel(worker, sid)
+            if found is None:
+                raise not_found(f"/v1/Workspaces/{ws}/Workers/{worker['sid']}/Channels/{sid}")
+            return found
+        if kind == "reservation":
+            parent_kind, parent = self._parent(scope)
+            res = self.state.get("reservation", sid)
+            if res is None or res[f"{parent_kind}_sid"] != parent["sid"]:
+                path = "Tasks" if parent_kind == "task" else "Workers"
+                raise not_found(f"/v1/Workspaces/{ws}/{path}/{parent['sid']}/Reservations/{sid}")
+            return res
+        return self.core.child(kind, ws, sid)
+
+    def _view(self, kind: str, record: Record) -> dict[str, Any]:
+        view = public(record)
+        if kind == "task":
+            view["age"] = max(0, int((self.core.now() - record["date_created"]).total_seconds()))
+        return view
+
+    @staticmethod
+    def _check_etag(record: Record, if_match: str | None) -> None:
+        if if_match is not None and if_match.strip('"') != str(record.get("_rev", 0)):
+            raise precondition_failed(
+                f"If-Match {if_match!r} does not match the current version of {record['sid']}"
+            )
+
+    # CRUD ------------------------------------------------------------------------------------
+    def create(self, kind: str, scope: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+        def work() -> dict[str, Any]:
+            r = self.resources
+            if kind == "workspace":
+                return self._view(kind, r.create_workspace(params))
+            ws = self._ws(scope)
+            creators: dict[str, Callable[[str, dict[str, Any]], Record]] = {
+                "activity": r.create_activity,
+                "worker": r.create_worker,
+                "task_queue": r.create_task_queue,
+                "workflow": r.create_workflow,
+                "task_channel": r.create_task_channel,
+                "task": self.tasks.create_task,
+            }
+            if kind not in creators:
+                raise ApiError(405, 20004, f"{kind} resources cannot be created through the API")
+            return self._view(kind, creators[kind](ws, params))
+
+        return self._run(work)
+
+    def fetch(self, kind: str, scope: dict[str, Any], sid: str) -> dict[str, Any]:
+        def work() -> dict[str, Any]:
+            if kind == "event":
+                ws = self._ws(scope)
+                body = self.store.fetch_event(ws, sid)
+                if body is None:
+                    raise not_found(f"/v1/Workspaces/{ws}/Events/{sid}")
+                return load_event(body)
+            return self._view(kind, self._find(kind, scope, sid))
+
+        return self._run(work)
+
+    def etag(self, kind: str, scope: dict[str, Any], sid: str) -> str:
+        """The ETag of a record (for the ``ETag`` header and ``If-Match``)."""
+        with self._lock:
+            return str(self._find(kind, scope, sid).get("_rev", 0))
+
+    def update(
+        self,
+        kind: str,
+        scope: dict[str, Any],
+        sid: str,
+        params: dict[str, Any],
+        if_match: str | None = None,
+    ) -> dict[str, Any]:
+        def work() -> dict[str, Any]:
+            if kind == "event":
+                raise ApiError(405, 20004, "Events are read-only")
+            record = self._find(kind, scope, sid)
+            self._check_etag(record, if_match)
+            r = self.resources
+            updaters: dict[str, Callable[[Record, dict[str, Any]], Record]] = {
+                "workspace": r.update_workspace,
+                "activity": r.update_activity,
+                "worker": r.update_worker,
+                "task_queue": r.update_task_queue,
+                "workflow": r.update_workflow,
+                "task_channel": r.update_task_channel,
+                "worker_channel": r.update_worker_channel,
+                "task": self.tasks.update_task,
+                "reservation": self.tasks.update_reservation,
+            }
+            return self._view(kind, updaters[kind](record, params))
+
+        return self._run(work)
+
+    def delete(
+        self, kind: str, scope: dict[str, Any], sid: str, if_match: str | None = None
+    ) -> None:
+        def work() -> None:
+            if kind in ("event", "reservation", "worker_channel"):
+                raise ApiError(405, 20004, f"{kind} resources cannot be deleted")
+            record = self._find(kind, scope, sid)
+            self._check_etag(record, if_match)
+            r = self.resources
+            deleters: dict[str, Callable[[Record], None]] = {
+                "workspace": r.delete_workspace,
+                "activity": r.delete_activity,
+                "worker": r.delete_worker,
+                "task_queue": r.delete_task_queue,
+                "workflow": r.delete_workflow,
+                "task_channel": r.delete_task_channel,
+                "task": self.tasks.delete_task,
+            }
+            deleters[kind](record)
+
+        self._run(work)
+
+    # lists -----------------------------------------------------------------------------------
+    def list(
+        self,
+        kind: str,
+        scope: dict[str, Any],
+        filters: dict[str, Any] | None = None,
+        page_size: int | None = None,
+        page_token: str | None = None,
+    ) -> ListPage:
+        filters = {k: v for k, v in (filters or {}).items() if v is not None}
+        size = listing.page_size(page_size)
+
+        def work() -> ListPage:
+            if kind == "event":
+                return self._list_events(scope, filters, size, page_token)
+            items = self._select(kind, scope, filters)
+            return listing.paginate(items, size, page_token, lambda r: self._view(kind, r))
+
+        return self._run(work)
+
+    def _select(self, kind: str, scope: dict[str, Any], f: dict[str, Any]) -> Records:
+        if kind not in KINDS:
+            raise bad_request(f"unknown resource kind {kind!r}")
+        if kind == "workspace":
+            items = list(self.state.records["workspace"].values())
+        elif kind == "reservation":
+            parent_kind, parent = self._parent(scope)
+            if parent_kind == "task":
+                items = self.state.reservations_of_task(parent["sid"])
+            else:
+                items = self.state.reservations_of_worker(parent["sid"])
+        elif kind == "worker_channel":
+            ws = self._ws(scope)
+            worker = self.core.child("worker", ws, str(scope.get("worker_sid")))
+            items = list(self.state.channels_by_worker.get(worker["sid"], {}).values())
+        else:
+            items = list(self.state.in_workspace(self._ws(scope), kind).values())
+        keep = self._filter(kind, scope, f)
+        items = [r for r in items if keep(r)]
+        orderings = {
+            "worker": ("DateCreated", "DateUpdated", "DateStatusChanged", "FriendlyName"),
+            "task_queue": ("DateCreated", "DateUpdated", "FriendlyName"),
+            "task": ("DateCreated", "Priority", "VirtualStartTime"),
+        }
+        return listing.order(items, f.get("ordering"), orderings.get(kind, ()))
+
+    def _filter(
+        self, kind: str, scope: dict[str, Any], f: dict[str, Any]
+    ) -> Callable[[Record], bool]:
+        tests: Tests = []
+        if "friendly_name" in f:
+            name = str(f["friendly_name"]).lower()
+            tests.append(lambda r: str(r.get("friendly_name", "")).lower() == name)
+        if kind in ("activity", "worker") and "available" in f:
+            wanted = listing.truthy(f["available"])
+            tests.append(lambda r: bool(r["available"]) == wanted)
+        if kind == "worker":
+            self._worker_filters(scope, f, tests)
+        elif kind == "task_queue":
+            self._queue_filters(scope, f, tests)
+        elif kind == "task":
+            self._task_filters(scope, f, tests)
+        elif kind == "reservation":
+            if "reservation_status" in f:
+                wanted_status = listing.statuses(
+                    f["reservation_status"], RESERVATION_STATUSES, "ReservationStatus"
+                )
+                tests.append(lambda r: r["reservation_status"] in wanted_status)
+            if "worker_sid" in f:
+                tests.append(lambda r: r["worker_sid"] == f["worker_sid"])
+        return lambda record: all(test(record) for test in tests)
+
+    def _worker_filters(self, scope: dict[str, Any], f: dict[str, Any], tests: Tests) -> None:
+        ws = self._ws(scope)
+        if "activity_name" in f:
+            tests.append(lambda r: r["activity_name"] == f["activity_name"])
+        if "activity_sid" in f:
+            tests.append(lambda r: r["activity_sid"] == f["activity_sid"])
+        if "target_workers_expression" in f:
+            matches = listing.expression_filter(
+                f["target_workers_expression"], "TargetWorkersExpression"
+            )
+            tests.append(lambda r: matches(self.engine.worker_view(r)))
+        queue: Record | None = None
+        if "task_queue_sid" in f:
+            queue = self.state.get("task_queue", str(f["task_queue_sid"]))
+            if queue is None or queue["workspace_sid"] != ws:
+                raise bad_request(f"TaskQueueSid {f['task_queue_sid']} is not a TaskQueue here")
+        if "task_queue_name" in f:
+            queue = next(
+                (
+                    q
+                    for q in self.state.in_workspace(ws, "task_queue").values()
+                    if q["friendly_name"] == f["task_queue_name"]
+                ),
+                None,
+            )
+            if queue is None:
+                tests.append(lambda r: False)
+        if queue is not None:
+            members = self.engine.members(queue)
+            tests.append(lambda r: r["sid"] in members)
+
+    def _queue_filters(self, scope: dict[str, Any], f: dict[str, Any], tests: Tests) -> None:
+        ws = self._ws(scope)
+        if "evaluate_worker_attributes" in f:
+            attrs = listing.json_object(f["evaluate_worker_attributes"], "EvaluateWorkerAttributes")
+
+            def matches(queue: Record) -> bool:
+                text = queue.get("target_workers") or ""
+                if not text.strip():
+                    return False
+                try:
+                    return bool(listing.expression_filter(text, "TargetWorkers")(attrs))
+                except ApiError:
+                    return False
+
+            tests.append(matches)
+        if "worker_sid" in f:
+            worker = self.state.get("worker", str(f["worker_sid"]))
+            if worker is None or worker["workspace_sid"] != ws:
+                raise bad_request(f"WorkerSid {f['worker_sid']} is not a Worker here")
+            tests.append(lambda q: worker["sid"] in self.engine.members(q))
+
+    def _task_filters(self, scope: dict[str, Any], f: dict[str, Any], tests: Tests) -> None:
+        if "priority" in f:
+            tests.append(lambda r: r["priority"] == f["priority"])
+        if "assignment_status" in f:
+            wanted = listing.statuses(f["assignment_status"], TASK_STATUSES, "AssignmentStatus")
+            tests.append(lambda r: r["assignment_status"] in wanted)
+        for key, field in (
+            ("workflow_sid", "workflow_sid"),
+            ("workflow_name", "workflow_friendly_name"),
+            ("task_queue_sid", "task_queue_sid"),
+            ("task_queue_name", "task_queue_friendly_name"),
+            ("routing_target", "routing_target"),
+        ):
+            if key in f:
+                tests.append(_field_equals(field, f[key]))
+        if "evaluate_task_attributes" in f:
+            matches = listing.expression_filter(
+                f["evaluate_task_attributes"], "EvaluateTaskAttributes"
+            )
+            tests.append(lambda r: matches(self.core.attrs(r)))
+        if "has_addons" in f:
+            wanted_addons = listing.truthy(f["has_addons"])
+            tests.append(lambda r: (r.get("addons") not in (None, "{}", "")) == wanted_addons)
+
+    def _list_events(
+        self, scope: dict[str, Any], f: dict[str, Any], size: int, token: str | None
+    ) -> ListPage:
+        ws = self._ws(scope)
+        now = self.core.now()
+
+        def ms(value: Any, param: str) -> int:
+            if not isinstance(value, datetime):
+                raise bad_request(f"{param} must be a date-time")
+            return int(value.timestamp() * 1000)
+
+        start_ms = end_ms = None
+        if "start_date" in f:
+            start_ms = ms(f["start_date"], "StartDate")
+        elif "minutes" in f:
+            minutes = f["minutes"]
+            if isinstance(minutes, bool) or not isinstance(minutes, int) or minutes < 1:
+                raise bad_request(f"Minutes must be a positive integer; got {minutes!r}")
+            start_ms = int((now - timedelta(minutes=minutes)).timestamp() * 1000)
+        elif "end_date" not in f and self.options.events_default_minutes is not None:
+            window = timedelta(minutes=self.options.events_default_minutes)
+            start_ms = int((now - window).timestamp() * 1000)
+        if "end_date" in f:
+            end_ms = ms(f["end_date"], "EndDate")
+        channels = None
+        if "task_channel" in f:
+            channel = self.resources.find_task_channel(ws, str(f["task_channel"]))
+            channels = [channel["unique_name"]] if channel else [str(f["task_channel"])]
+        for key in (
+            "task_sid",
+            "worker_sid",
+            "reservation_sid",
+            "task_queue_sid",
+            "workflow_sid",
+            "sid",
+        ):
+            prefix = {
+                "task_sid": "WT",
+                "worker_sid": "WK",
+                "reservation_sid": "WR",
+                "task_queue_sid": "WQ",
+                "workflow_sid": "WW",
+                "sid": "EV",
+            }[key]
+            if key in f and not is_sid(f[key], prefix):
+                raise bad_request(f"{key} {f[key]!r} is not a valid {prefix} SID")
+        query = EventQuery(
+            workspace_sid=ws,
+            event_type=f.get("event_type"),
+            start_ms=start_ms,
+            end_ms=end_ms,
+            task_sid=f.get("task_sid"),
+            worker_sid=f.get("worker_sid"),
+            reservation_sid=f.get("reservation_sid"),
+            task_queue_sid=f.get("task_queue_sid"),
+            workflow_sid=f.get("workflow_sid"),
+            task_channel=channels,
+            sid=f.get("sid"),
+        )
+        offset = listing.decode_token(token)
+        bodies = self.store.query_events(query, offset, size + 1)
+        return ListPage(
+            records=[load_event(body) for body in bodies[:size]],
+            page=offset // size,
+            next_page_token=listing.encode_token(offset + size) if len(bodies) > size else None,
+            previous_page_token=listing.encode_token(max(0, offset - size), "PB")
+            if offset
+            else None,
+            page_size=size,
+        )
+
+    # timers, callbacks, control --------------------------------------------------------------
+    def tick(self) -> None:
+        """Run every timer that is due (reservation timeouts, task TTLs, target timeouts)."""
+        self._run(lambda: None)
+
+    def next_deadline(self) -> datetime | None:
+        """When the next timer is due (None when no timer is pending)."""
+        with self._lock:
+            return self.engine.next_deadline()
+
+    def deliveries(self, limit: int | None = None) -> DeliveryList:
+        """Assignment and event callback deliveries (the inspector), oldest first."""
+        return self.dispatcher.deliveries(limit)
+
+    def instructions(self, scope: dict[str, Any], reservation_sid: str) -> DeliveryList:
+        """Voice instructions recorded on a reservation (what would have happened)."""
+        with self._lock:
+            return self.tasks.instruction_log(self._find("reservation", scope, reservation_sid))
+
+    def _apply_reply(self, request: DeliveryRequest, parsed: ParsedReply | None) -> Applied:
+        return self._run(lambda: self.tasks.apply_reply(request, parsed))
+
+    def reset(self) -> None:
+        """Empty the database (credentials are kept) and the inspector."""
+        with self._lock:
+            self.store.clear()
+            self.state.discard_pending()
+            self.state.clear_memory()
+            self.core.outbox = []
+            self.core._attributes.clear()
+            self.engine.rebuild()
+            self.dispatcher.clear()
+
+    def seed_quickstart(self) -> dict[str, Any] | None:
+        """Create the tutorial's workspace (§10) in an empty database; None if not empty."""
+
+        def work() -> dict[str, Any] | None:
+            if self.state.records["workspace"]:
+                return None
+            return self._view("workspace", seed(self.resources))
+
+        return self._run(work)
+
+    def close(self) -> None:
+        """Stop the dispatcher and close the store."""
+        self.dispatcher.close()
+        with self._lock:
+            self.store.close()
+
+    def sid_prefix(self, kind: str) -> str | None:
+        return _PREFIX.get(kind)

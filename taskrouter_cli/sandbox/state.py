@@ -1,0 +1,203 @@
+"""In-memory working set of the sandbox, written through to the store once per operation.
+
+Every record is a ``dict`` with the resource's public snake_case fields (datetimes as aware
+``datetime``) plus private bookkeeping keys starting with ``_`` (never returned). The service
+reads from memory only; :meth:`State.commit` writes the records changed by one operation (and the
+events it appended) to SQLite in one transaction before the operation returns.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from .store import SqliteStore, StoredEvent, StoredRecord
+
+Record = dict[str, Any]
+
+KINDS = (
+    "workspace",
+    "activity",
+    "task_channel",
+    "worker",
+    "worker_channel",
+    "task_queue",
+    "workflow",
+    "task",
+    "reservation",
+)
+DATE_FIELDS = frozenset(
+    {
+        "date_created",
+        "date_updated",
+        "date_status_changed",
+        "task_queue_entered_date",
+        "virtual_start_time",
+    }
+)
+STATUS_FIELD = {"task": "assignment_status", "reservation": "reservation_status"}
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    raise TypeError(f"cannot store {type(value).__name__}")
+
+
+def public(record: Record) -> Record:
+    """The record without its private ``_`` keys."""
+    return {key: value for key, value in record.items() if key[0] != "_"}
+
+
+class State:
+    def __init__(self, store: SqliteStore) -> None:
+        self.store = store
+        self.records: dict[str, dict[str, Record]] = {kind: {} for kind in KINDS}
+        self.by_workspace: dict[tuple[str, str], dict[str, Record]] = {}
+        self.reservations_by_task: dict[str, list[str]] = {}
+        self.reservations_by_worker: dict[str, list[str]] = {}
+        self.channels_by_worker: dict[str, dict[str, Record]] = {}
+        self._dirty: dict[str, tuple[str, Record]] = {}
+        self._deleted: set[str] = set()
+        self._events: list[StoredEvent] = []
+        self.seq = 0
+
+    # loading ---------------------------------------------------------------------------------
+    def load(self) -> None:
+        self.clear_memory()
+        for kind, body in self.store.load_records():
+            record: Record = json.loads(body)
+            for key in DATE_FIELDS.intersection(record):
+                if record[key] is not None:
+                    record[key] = datetime.fromisoformat(record[key])
+            self._index(kind, record)
+            self.seq = max(self.seq, int(record.get("_seq", 0)))
+
+    def clear_memory(self) -> None:
+        for table in self.records.values():
+            table.clear()
+        self.by_workspace.clear()
+        self.reservations_by_task.clear()
+        self.reservations_by_worker.clear()
+        self.channels_by_worker.clear()
+        self.discard_pending()
+        self.seq = 0
+
+    # reading ---------------------------------------------------------------------------------
+    def get(self, kind: str, sid: str) -> Record | None:
+        return self.records[kind].get(sid)
+
+    def in_workspace(self, workspace_sid: str, kind: str) -> dict[str, Record]:
+        return self.by_workspace.get((workspace_sid, kind), {})
+
+    def iter_workspace(self, workspace_sid: str, kind: str) -> Iterator[Record]:
+        return iter(list(self.in_workspace(workspace_sid, kind).values()))
+
+    def reservations_of_task(self, task_sid: str) -> list[Record]:
+        table = self.records["reservation"]
+        return [table[sid] for sid in self.reservations_by_task.get(task_sid, ())]
+
+    def reservations_of_worker(self, worker_sid: str) -> list[Record]:
+        table = self.records["reservation"]
+        return [table[sid] for sid in self.reservations_by_worker.get(worker_sid, ())]
+
+    # writing ---------------------------------------------------------------------------------
+    def next_seq(self) -> int:
+        self.seq += 1
+        return self.seq
+
+    def add(self, kind: str, record: Record) -> Record:
+        record.setdefault("_seq", self.next_seq())
+        self._index(kind, record)
+        self.touch(kind, record)
+        return record
+
+    def touch(self, kind: str, record: Record) -> None:
+        """Mark ``record`` as changed: it is written at the next commit (and gets a new ETag)."""
+        if record["sid"] not in self._dirty:
+            record["_rev"] = record.get("_rev", 0) + 1
+        self._dirty[record["sid"]] = (kind, record)
+
+    def has_pending(self) -> bool:
+        return bool(self._dirty or self._deleted or self._events)
+
+    def remove(self, kind: str, record: Record) -> None:
+        sid = record["sid"]
+        self.records[kind].pop(sid, None)
+        workspace_sid = record.get("workspace_sid")
+        if workspace_sid is not None:
+            self.by_workspace.get((workspace_sid, kind), {}).pop(sid, None)
+        if kind == "reservation":
+            for index, key in (
+                (self.reservations_by_task, record["task_sid"]),
+                (self.reservations_by_worker, record["worker_sid"]),
+            ):
+                sids = index.get(key)
+                if sids is not None and sid in sids:
+                    sids.remove(sid)
+        elif kind == "worker_channel":
+            self.channels_by_worker.get(record["worker_sid"], {}).pop(
+                record["task_channel_sid"], None
+            )
+        elif kind == "worker":
+            self.channels_by_worker.pop(sid, None)
+            self.reservations_by_worker.pop(sid, None)
+        elif kind == "task":
+            self.reservations_by_task.pop(sid, None)
+        self._dirty.pop(sid, None)
+        self._deleted.add(sid)
+
+    def append_event(self, event: StoredEvent) -> None:
+        self._events.append(event)
+
+    def commit(self) -> None:
+        if not (self._dirty or self._deleted or self._events):
+            return
+        upserts = [self._stored(kind, record) for kind, record in self._dirty.values()]
+        deletes = [sid for sid in self._deleted if sid not in self._dirty]
+        events = self._events
+        self.discard_pending()
+        self.store.write(upserts, deletes, events)
+
+    def discard_pending(self) -> None:
+        self._dirty = {}
+        self._deleted = set()
+        self._events = []
+
+    # internals -------------------------------------------------------------------------------
+    def _index(self, kind: str, record: Record) -> None:
+        sid = record["sid"]
+        self.records[kind][sid] = record
+        workspace_sid = record.get("workspace_sid")
+        if kind == "workspace":
+            workspace_sid = sid
+        if workspace_sid is not None and kind != "workspace":
+            self.by_workspace.setdefault((workspace_sid, kind), {})[sid] = record
+        if kind == "reservation":
+            self.reservations_by_task.setdefault(record["task_sid"], []).append(sid)
+            self.reservations_by_worker.setdefault(record["worker_sid"], []).append(sid)
+        elif kind == "worker_channel":
+            self.channels_by_worker.setdefault(record["worker_sid"], {})[
+                record["task_channel_sid"]
+            ] = record
+        self._deleted.discard(sid)
+
+    @staticmethod
+    def _stored(kind: str, record: Record) -> StoredRecord:
+        status_field = STATUS_FIELD.get(kind)
+        created = record.get("date_created")
+        return StoredRecord(
+            sid=record["sid"],
+            kind=kind,
+            workspace_sid=record.get("workspace_sid"),
+            parent_sid=record.get("task_sid") or record.get("worker_sid"),
+            status=record.get(status_field) if status_field else None,
+            queue_sid=record.get("task_queue_sid"),
+            worker_sid=record.get("worker_sid"),
+            date_created=created.isoformat() if isinstance(created, datetime) else None,
+            body=json.dumps(record, default=_encode, separators=(",", ":")),
+        )

@@ -1,0 +1,240 @@
+"""SQLite persistence of the sandbox (stdlib ``sqlite3``, WAL).
+
+Records are JSON blobs in table ``records`` with indexed columns for what is filtered or sorted
+on; events live in their own append-only table ``events`` (queried with SQL, never held in
+memory); ``meta`` keeps the credentials. One connection, guarded by the service lock
+(``check_same_thread=False``). :meth:`SqliteStore.write` commits one transaction before it
+returns, so a process killed with SIGKILL loses nothing that was acknowledged (WAL with
+``synchronous=NORMAL`` survives a process crash; only a power loss could drop the last commits).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS records (
+    sid TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    workspace_sid TEXT,
+    parent_sid TEXT,
+    status TEXT,
+    queue_sid TEXT,
+    worker_sid TEXT,
+    date_created TEXT,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS records_kind ON records (kind, workspace_sid);
+CREATE INDEX IF NOT EXISTS records_status ON records (workspace_sid, kind, status);
+CREATE INDEX IF NOT EXISTS records_queue ON records (queue_sid);
+CREATE INDEX IF NOT EXISTS records_worker ON records (worker_sid);
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    sid TEXT NOT NULL UNIQUE,
+    workspace_sid TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    event_date_ms INTEGER NOT NULL,
+    task_sid TEXT,
+    worker_sid TEXT,
+    reservation_sid TEXT,
+    task_queue_sid TEXT,
+    workflow_sid TEXT,
+    task_channel TEXT,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_ws_date ON events (workspace_sid, event_date_ms);
+CREATE INDEX IF NOT EXISTS events_task ON events (task_sid);
+CREATE INDEX IF NOT EXISTS events_worker ON events (worker_sid);
+CREATE INDEX IF NOT EXISTS events_reservation ON events (reservation_sid);
+"""
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    sid: str
+    kind: str
+    workspace_sid: str | None
+    parent_sid: str | None
+    status: str | None
+    queue_sid: str | None
+    worker_sid: str | None
+    date_created: str | None
+    body: str
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    sid: str
+    workspace_sid: str
+    event_type: str
+    event_date_ms: int
+    task_sid: str | None
+    worker_sid: str | None
+    reservation_sid: str | None
+    task_queue_sid: str | None
+    workflow_sid: str | None
+    task_channel: str | None
+    body: str
+
+
+@dataclass(frozen=True)
+class EventQuery:
+    """Filters of the Events list; every field optional (None = no constraint)."""
+
+    workspace_sid: str
+    event_type: str | None = None
+    start_ms: int | None = None
+    end_ms: int | None = None
+    task_sid: str | None = None
+    worker_sid: str | None = None
+    reservation_sid: str | None = None
+    task_queue_sid: str | None = None
+    workflow_sid: str | None = None
+    task_channel: Sequence[str] | None = None
+    sid: str | None = None
+
+
+class SqliteStore:
+    """``SqliteStore(path)`` or ``SqliteStore(":memory:")``."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        if self.path != ":memory:":
+            self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.executescript(_SCHEMA)
+
+    # meta ------------------------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    # records ---------------------------------------------------------------------------------
+    def load_records(self) -> list[tuple[str, str]]:
+        """Every record as ``(kind, body)``, in insertion order."""
+        rows = self._conn.execute("SELECT kind, body FROM records ORDER BY rowid").fetchall()
+        return [(str(kind), str(body)) for kind, body in rows]
+
+    def write(
+        self,
+        upserts: Iterable[StoredRecord],
+        deletes: Iterable[str],
+        events: Iterable[StoredEvent],
+    ) -> None:
+        """Apply one transaction and commit it before returning."""
+        conn = self._conn
+        conn.execute("BEGIN")
+        try:
+            conn.executemany(
+                "INSERT INTO records (sid, kind, workspace_sid, parent_sid, status, queue_sid, "
+                "worker_sid, date_created, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT(sid) DO UPDATE SET status = excluded.status, "
+                "queue_sid = excluded.queue_sid, worker_sid = excluded.worker_sid, "
+                "body = excluded.body",
+                [
+                    (
+                        r.sid,
+                        r.kind,
+                        r.workspace_sid,
+                        r.parent_sid,
+                        r.status,
+                        r.queue_sid,
+                        r.worker_sid,
+                        r.date_created,
+                        r.body,
+                    )
+                    for r in upserts
+                ],
+            )
+            conn.executemany("DELETE FROM records WHERE sid = ?", [(sid,) for sid in deletes])
+            conn.executemany(
+                "INSERT INTO events (sid, workspace_sid, event_type, event_date_ms, task_sid, "
+                "worker_sid, reservation_sid, task_queue_sid, workflow_sid, task_channel, body) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        e.sid,
+                        e.workspace_sid,
+                        e.event_type,
+                        e.event_date_ms,
+                        e.task_sid,
+                        e.worker_sid,
+                        e.reservation_sid,
+                        e.task_queue_sid,
+                        e.workflow_sid,
+                        e.task_channel,
+                        e.body,
+                    )
+                    for e in events
+                ],
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def delete_workspace_events(self, workspace_sid: str) -> None:
+        self._conn.execute("DELETE FROM events WHERE workspace_sid = ?", (workspace_sid,))
+
+    # events ----------------------------------------------------------------------------------
+    def query_events(self, query: EventQuery, offset: int, limit: int) -> list[str]:
+        """Event bodies matching ``query``, oldest first, ``limit`` from ``offset``."""
+        clauses = ["workspace_sid = ?"]
+        args: list[object] = [query.workspace_sid]
+        for column, value in (
+            ("event_type", query.event_type),
+            ("task_sid", query.task_sid),
+            ("worker_sid", query.worker_sid),
+            ("reservation_sid", query.reservation_sid),
+            ("task_queue_sid", query.task_queue_sid),
+            ("workflow_sid", query.workflow_sid),
+            ("sid", query.sid),
+        ):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                args.append(value)
+        if query.task_channel is not None:
+            marks = ", ".join("?" for _ in query.task_channel) or "NULL"
+            clauses.append(f"task_channel IN ({marks})")
+            args.extend(query.task_channel)
+        if query.start_ms is not None:
+            clauses.append("event_date_ms >= ?")
+            args.append(query.start_ms)
+        if query.end_ms is not None:
+            clauses.append("event_date_ms <= ?")
+            args.append(query.end_ms)
+        sql = f"SELECT body FROM events WHERE {' AND '.join(clauses)} ORDER BY seq LIMIT ? OFFSET ?"
+        args.extend([limit, offset])
+        return [str(row[0]) for row in self._conn.execute(sql, args).fetchall()]
+
+    def fetch_event(self, workspace_sid: str, sid: str) -> str | None:
+        row = self._conn.execute(
+            "SELECT body FROM events WHERE workspace_sid = ? AND sid = ?", (workspace_sid, sid)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def count_events(self) -> int:
+        return int(self._conn.execute("SELECT COUNT(*) FROM events").fetchone()[0])
+
+    # maintenance -----------------------------------------------------------------------------
+    def clear(self) -> None:
+        """Delete every record and event; keep ``meta`` (the credentials)."""
+        self._conn.execute("BEGIN")
+        self._conn.execute("DELETE FROM records")
+        self._conn.execute("DELETE FROM events")
+        self._conn.execute("COMMIT")
+
+    def close(self) -> None:
+        self._conn.close()
