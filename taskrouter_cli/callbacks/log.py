@@ -116,7 +116,7 @@ def read_records(path: Path) -> tuple[list[CallbackRecord], int]:
 # Live view
 
 
-def _escape(text: str) -> str:
+def escape_markup(text: str) -> str:
     """Escape rich markup in untrusted text (attributes come from the network)."""
     return text.replace("\\", "\\\\").replace("[", "\\[")
 
@@ -128,38 +128,39 @@ def _short_json(value: Any, limit: int = 120) -> str:
 
 def render_live(record: CallbackRecord) -> str:
     """The rich-markup text of one record in the live log."""
+    esc = escape_markup
     clock = record.time[11:23] if len(record.time) >= 23 else record.time
     if record.status >= 400:
-        head = f"[red]{clock}  {record.status} {record.kind}[/red]  {_escape(record.error or '')}"
+        head = f"[red]{clock}  {record.status} {record.kind}[/red]  {esc(record.error or '')}"
         lines = [head]
         if record.hint:
-            lines.append(f"  [yellow]fix:[/yellow] {_escape(record.hint)}")
+            lines.append(f"  [yellow]fix:[/yellow] {esc(record.hint)}")
         return "\n".join(lines)
     if record.kind == "event":
-        what = _escape(record.event_type or "event")
+        what = esc(record.event_type or "event")
         sids = " ".join(
-            _escape(s) for s in (record.task_sid, record.reservation_sid, record.worker_sid) if s
+            esc(s) for s in (record.task_sid, record.reservation_sid, record.worker_sid) if s
         )
         return f"[dim]{clock}[/dim]  [cyan]event[/cyan] {what}  {sids}"
-    worker = _escape(record.worker_sid or "-")
+    worker = esc(record.worker_sid or "-")
     if record.worker_name:
-        worker += f" ({_escape(record.worker_name)})"
-    reply = _escape(_short_json(record.reply if record.reply is not None else {}))
-    rule = f"  rule: {_escape(record.rule)}" if record.rule else ""
+        worker += f" ({esc(record.worker_name)})"
+    reply = esc(_short_json(record.reply if record.reply is not None else {}))
+    rule = f"  rule: {esc(record.rule)}" if record.rule else ""
     replay = "  [yellow]replay[/yellow]" if record.replay else ""
     signed = {"valid": "signed ✓", "off": "[yellow]not validated[/yellow]"}.get(
         record.signature, record.signature
     )
     lines = [
         (
-            f"[dim]{clock}[/dim]  [bold]assignment[/bold]  task {_escape(record.task_sid or '-')}"
-            f"  reservation {_escape(record.reservation_sid or '-')}  worker {worker}"
+            f"[dim]{clock}[/dim]  [bold]assignment[/bold]  task {esc(record.task_sid or '-')}"
+            f"  reservation {esc(record.reservation_sid or '-')}  worker {worker}"
         ),
-        f"  attributes {_escape(_short_json(record.task_attributes or {}))}",
+        f"  attributes {esc(_short_json(record.task_attributes or {}))}",
         f"  reply [green]{reply}[/green]{rule}  {record.latency_ms:.2f} ms  {signed}{replay}",
     ]
     if record.next_command:
-        lines.append(f"  next: [bold]{_escape(record.next_command)}[/bold]")
+        lines.append(f"  next: [bold]{esc(record.next_command)}[/bold]")
     return "\n".join(lines)
 
 

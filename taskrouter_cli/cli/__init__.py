@@ -117,6 +117,7 @@ def cli(
 
 def _register_commands() -> None:
     from taskrouter_cli.cli.activity import activity
+    from taskrouter_cli.cli.callbacks import callbacks
     from taskrouter_cli.cli.config_cmd import config
     from taskrouter_cli.cli.doctor import doctor
     from taskrouter_cli.cli.events import events
@@ -124,6 +125,7 @@ def _register_commands() -> None:
     from taskrouter_cli.cli.queue import queue
     from taskrouter_cli.cli.reservation import reservation
     from taskrouter_cli.cli.sandbox import sandbox
+    from taskrouter_cli.cli.serve import serve
     from taskrouter_cli.cli.setup import setup
     from taskrouter_cli.cli.task import task
     from taskrouter_cli.cli.worker import worker
@@ -140,6 +142,8 @@ def _register_commands() -> None:
     cli.add_command(workflow)
     cli.add_command(workspace)
     cli.add_command(sandbox)
+    cli.add_command(serve)
+    cli.add_command(callbacks)
     cli.add_command(setup)
     cli.add_command(explain)
     cli.add_command(doctor)
