@@ -139,7 +139,7 @@ def _load_document(path: Path, text: str) -> dict[str, Any]:
 
 def _rule_lines(text: str, count: int, is_toml: bool) -> list[int | None]:
     """Best-effort line numbers (1-based) of each rule's ``when`` key, in file order."""
-    pattern = re.compile(r"^\s*when\s*=" if is_toml else r'"when"\s*:', re.MULTILINE)
+    pattern = re.compile(r"^[ \t]*when[ \t]*=" if is_toml else r'"when"\s*:', re.MULTILINE)
     lines = [text.count("\n", 0, match.start()) + 1 for match in pattern.finditer(text)]
     padded: list[int | None] = list(lines[:count])
     return padded + [None] * (count - len(padded))
