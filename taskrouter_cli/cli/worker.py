@@ -207,12 +207,14 @@ def worker_set_activity(
     """
     from twilio.base import values
 
+    from taskrouter_cli.resolve import ACTIVITY
+
     found = _resolve(app, name)
-    activity_sid = _activity_sid(app, activity)
+    target = app.resolver.in_workspace(ACTIVITY, app.workspace_sid, activity)
     context = app.workspace_api.workers(found.sid)
     before = {r.sid for r in context.reservations.list(reservation_status="pending")}
     updated = context.update(
-        activity_sid=activity_sid,
+        activity_sid=target.sid,
         reject_pending_reservations=True if reject_pending else values.unset,
     )
     pending = context.reservations.list(reservation_status="pending", page_size=1000)
@@ -226,7 +228,8 @@ def worker_set_activity(
         current = context.fetch()
         for item in fresh:
             note(
-                f"{updated.friendly_name} was reserved right away: reservation {item.sid} for "
-                f"Task {item.task_sid} (activity now {current.activity_name})."
+                f"{updated.friendly_name} became {target.friendly_name} and was reserved right "
+                f"away: reservation {item.sid} for Task {item.task_sid} "
+                f"(activity now {current.activity_name})."
             )
         note(f"Next: trcli reservation accept {fresh[0].sid}")

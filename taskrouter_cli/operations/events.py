@@ -1,8 +1,8 @@
 """Events: list with filters, and follow new ones by polling.
 
-Events are ordered oldest first by ``event_date_ms`` (then SID). Following uses only the
-server's own dates (``StartDate`` = the newest event seen), never this machine's clock, because
-the sandbox may run on a fake clock.
+Events are ordered oldest first by ``event_date_ms`` (ties keep the API's order). Following
+uses only the server's own dates (``StartDate`` = the newest event seen), never this machine's
+clock, because the sandbox may run on a fake clock.
 """
 
 from __future__ import annotations
@@ -15,11 +15,19 @@ from taskrouter_cli.operations.polling import Poller
 from taskrouter_cli.operations.tasks import MAX_PAGE_SIZE
 
 
-def _order_key(event: Any) -> tuple[int, str]:
+def _stamp(event: Any) -> int:
     stamp = event.event_date_ms
     if stamp is None and event.event_date is not None:
         stamp = int(event.event_date.timestamp() * 1000)
-    return int(stamp or 0), str(event.sid)
+    return int(stamp or 0)
+
+
+def oldest_first(events: list[Any]) -> list[Any]:
+    """Events by time, oldest first; events of the same millisecond keep the API's order
+    (reversed first when the API lists newest first)."""
+    if len(events) > 1 and _stamp(events[0]) > _stamp(events[-1]):
+        events = events[::-1]
+    return sorted(events, key=_stamp)
 
 
 def list_events(
@@ -48,7 +56,7 @@ def list_events(
             page_size=MAX_PAGE_SIZE,
         )
     )
-    items.sort(key=_order_key)
+    items = oldest_first(items)
     if limit is not None and len(items) > limit:
         items = items[-limit:]
     return items
