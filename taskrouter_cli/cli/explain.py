@@ -62,7 +62,7 @@ def render(result: Any) -> None:
             f"  {_mark(item.matched)} filter {item.index + 1} '{e(item.name)}': "
             f"{e(item.expression)} → {e(queue)}"
         )
-        for comparison, value in item.trace:
+        for comparison, value in item.trace if len(item.trace) > 1 else ():
             console.print(f"      {_mark(value)} {e(comparison)}")
     if result.filters and result.used_default_filter:
         console.print("  → no filter matched; the default filter applies")

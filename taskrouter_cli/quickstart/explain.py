@@ -286,7 +286,7 @@ class _Explainer:
             self.result.reason, self.result.message, self.result.fix = reason, message, fix
 
     def explain(self) -> Explanation:
-        from taskrouter_cli.routing.workflow import NoMatchingFilter, WorkflowTimeout
+        from taskrouter_cli.routing.workflow import NoMatchingFilter, TargetStep, WorkflowTimeout
 
         r = self.result
         self.reservations()
@@ -305,9 +305,6 @@ class _Explainer:
                 f"Task {sid} is wrapping up after {self._accepted_worker()} handled it",
                 f"trcli task complete {sid} --reason done",
             )
-        elif r.status in ("canceled", "completed"):
-            reason = f" ({self.task.reason})" if self.task.reason else ""
-            self.verdict("finished", f"Task {sid} is {r.status}{reason}; it is done", None)
         elif r.status == "reserved":
             pending = [x for x in r.reservations if x["status"] == "pending"]
             who = ", ".join(f"{x['worker_name']} ({x['sid']})" for x in pending) or "a worker"
@@ -319,27 +316,30 @@ class _Explainer:
                 f"trcli reservation accept {first} --task {sid}",
             )
         step = self.routing()
+        finished = r.status in ("canceled", "completed")
+        why = f" ({self.task.reason})" if self.task.reason else ""
+        gone = f"; the task is {r.status}{why}"
         if isinstance(step, NoMatchingFilter):
             self.verdict(
                 "no_filter_matched",
                 f"No filter of Workflow {r.workflow_name} matches the task's attributes "
-                f"{json.dumps(r.attributes)} and the workflow has no default filter",
+                f"{json.dumps(r.attributes)} and the workflow has no default filter"
+                + (gone if finished else ""),
                 self._attribute_fix(),
             )
-            return r
-        if isinstance(step, WorkflowTimeout):
+        elif isinstance(step, WorkflowTimeout):
             self.verdict(
                 "workflow_timeout",
                 f"Task {sid} waited past the last target of filter "
                 f"'{step.filter_name or step.filter_index + 1}' ({step.age_limit:g} s) and "
-                "left the workflow",
-                "trcli task create --attributes ... (create it again once workers are available)",
+                "left the workflow" + (gone if finished else ""),
+                "trcli worker set-activity NAME Idle, then create the task again",
             )
-            return r
-        if r.reason in ("workflow_invalid",):
-            return r
-        self.workers(step)
-        self.worker_verdict()
+        elif finished:
+            self.verdict("finished", f"Task {sid} is {r.status}{why}; it is done", None)
+        if isinstance(step, TargetStep) and r.reason != "workflow_invalid":
+            self.workers(step)
+            self.worker_verdict()
         return r
 
     def _accepted_worker(self) -> str:
