@@ -253,13 +253,11 @@ def sandbox_callbacks(url: str | None, limit: int | None, as_json: bool) -> None
         {
             "time": d.get("time"),
             "kind": d.get("event_type") or d.get("kind"),
-            "attempt": d.get("attempt"),
             "url": d.get("url"),
             "status": d.get("status") if d.get("status") is not None else d.get("error"),
             "latency": f"{d['latency_ms']} ms" if d.get("latency_ms") is not None else None,
             "outcome": d.get("outcome"),
             "code": d.get("debugger_code"),
-            "reservation": d.get("reservation_sid"),
         }
         for d in deliveries
     ]
@@ -271,13 +269,11 @@ def sandbox_callbacks(url: str | None, limit: int | None, as_json: bool) -> None
             [
                 ("Time", "time"),
                 ("Kind", "kind"),
-                ("Attempt", "attempt"),
                 ("URL", "url"),
                 ("Status", "status"),
-                ("Latency", "latency"),
                 ("Outcome", "outcome"),
                 ("Code", "code"),
-                ("Reservation", "reservation"),
+                ("Latency", "latency"),
             ],
             title=f"Callback deliveries ({base})",
             empty_message="No callback deliveries yet.",

@@ -189,21 +189,20 @@ async def dispatch(
             kwargs = {"if_match": if_match} if "If-Match" in operation.headers else {}
             record = await call(service.update, kind, scope, sid, params, **kwargs)
         status = operation.success_status
-    headers = etag_headers(service, kind, record)
+    headers = await etag_headers(request, kind, scope, record)
     return json_response(
         render_record(kind, record, base, worker_view=worker_view), status, headers
     )
 
 
-def etag_headers(service: Any, kind: str, record: Any) -> dict[str, str] | None:
-    """``ETag`` for Tasks (the only resource TaskRouter documents it for) if the service has one."""
+async def etag_headers(
+    request: web.Request, kind: str, scope: dict[str, str], record: Any
+) -> dict[str, str] | None:
+    """``ETag`` on Tasks, the only resource TaskRouter documents it for (GET and POST)."""
     if kind != "task":
         return None
-    etag = getattr(service, "etag", None)
-    if etag is None:
-        return None
-    value = etag(kind, record)
-    return {"ETag": str(value)} if value is not None else None
+    value = await request.app[CALL_KEY](request.app[SERVICE_KEY].etag, kind, scope, record["sid"])
+    return {"ETag": str(value)}
 
 
 async def handle_not_found(request: web.Request) -> web.StreamResponse:

@@ -82,7 +82,7 @@ def parse_datetime(value: str) -> datetime:
 
 def _check_string(spec: ParamSpec, value: str) -> str:
     if spec.pattern and not _compiled(spec.pattern).match(value):
-        prefix = spec.pattern[2:4] if spec.pattern.startswith("^") else ""
+        prefix = spec.pattern[1:3] if spec.pattern.startswith("^") else ""
         if prefix.isalpha() and prefix.isupper():
             raise _type_error(spec, value, f"a {prefix} SID ({prefix} followed by 32 hex digits)")
         raise _type_error(spec, value, f"a value matching {spec.pattern}")
