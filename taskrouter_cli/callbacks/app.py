@@ -227,9 +227,17 @@ class CallbackHandler:
                 f"Content-Type {content_type} is not supported",
                 f"TaskRouter sends callbacks as {FORM_TYPE}",
             )
-        body = await request.content.read(limit + 1)
-        if len(body) > limit:
-            raise _Problem(413, f"Body is over the {limit // 1024} KiB limit")
+        chunks: list[bytes] = []
+        size = 0
+        while True:  # read() returns what has arrived so far: loop until the end of the body
+            chunk = await request.content.read(limit + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                raise _Problem(413, f"Body is over the {limit // 1024} KiB limit")
+        body = b"".join(chunks)
         if not body:
             raise _Problem(400, "Empty body", "A callback carries its parameters as a form body")
         try:
@@ -274,6 +282,7 @@ class CallbackHandler:
             params=flat,
         )
         if kind == "event":
+            record.status = 204
             if "TaskAttributes" in params:
                 raw_attributes = params["TaskAttributes"]
                 record.task_attributes = _json_attributes(raw_attributes, "TaskAttributes")
