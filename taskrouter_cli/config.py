@@ -28,10 +28,6 @@ from typing import Any
 from taskrouter_cli.errors import ConfigError, CredentialsError
 from taskrouter_cli.sids import is_sid
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
 CONFIG_FILE_NAME = "config.toml"
 DEFAULT_PROFILE = "default"
@@ -154,6 +150,10 @@ class ConfigFile:
     def load(cls, path: Path) -> ConfigFile:
         if not path.exists():
             return cls(path=path)
+        if sys.version_info >= (3, 11):
+            import tomllib
+        else:  # pragma: no cover - exercised on Python 3.10 only
+            import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
         try:
             raw = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
