@@ -422,6 +422,7 @@ class Engine:
     def _best_task_for(self, worker: Record) -> tuple[Record, Record | None] | None:
         workspace = self.core.workspace(worker["workspace_sid"])
         best: tuple[tuple[Any, ...], Record, Record | None] | None = None
+        free = self._free_channels(worker, workspace)
         for task_sid in list(self.direct.get(worker["sid"], ())):
             task = self.state.records["task"][task_sid]
             if self._may_serve(worker, task, None):
@@ -431,9 +432,11 @@ class Engine:
         for queue in self.state.in_workspace(worker["workspace_sid"], "task_queue").values():
             if worker["sid"] not in self.members(queue):
                 continue
+            if not free:
+                break
             for key, task_sid in self.waiting.get(queue["sid"], ()):
                 task = self.state.records["task"][task_sid]
-                if not self._may_serve(worker, task, queue):
+                if task["task_channel_sid"] not in free or not self._may_serve(worker, task, queue):
                     continue
                 order = 0 if queue["task_order"] == workspace["prioritize_queue_order"] else 1
                 rank = (key[0], order, key[1], key[2])
@@ -441,6 +444,18 @@ class Engine:
                     best = (rank, task, queue)
                 break
         return None if best is None else (best[1], best[2])
+
+    def _free_channels(self, worker: Record, workspace: Record) -> set[str]:
+        """Task channels on which the worker could take one more task right now."""
+        channels = self.state.channels_by_worker.get(worker["sid"], {})
+        if not workspace["multi_task_enabled"]:
+            return set(channels) if worker["_open"] == 0 else set()
+        return {
+            sid
+            for sid, channel in channels.items()
+            if channel["available"]
+            and channel["assigned_tasks"] + channel["_reserved"] < channel["configured_capacity"]
+        }
 
     def _may_serve(self, worker: Record, task: Record, queue: Record | None) -> bool:
         ignore = bool(task.get("ignore_capacity")) and queue is None
