@@ -31,6 +31,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("taskrouter_cli.sandbox.server")
 
+FOREGROUND_EXECUTOR_THREADS = 4
+"""Service calls of ``trcli sandbox`` run on this many threads; the test server calls directly.
+
+Measured on the 2-core machine (clients, callback server and sandbox in one process): plain
+CRUD is ~25% faster with direct calls on the event loop (850 vs 660 task creates/s), while full
+lifecycles with assignment callbacks answering ``accept`` (50 workers) did 226-293/s direct and
+299-338/s with 4 threads, because the loop keeps serving while the dispatcher thread holds the
+service lock to apply a reply."""
+
 TICK_INTERVAL = 0.25
 """Longest pause of the timer loop (seconds) when the clock is real."""
 
@@ -277,7 +286,7 @@ def run_foreground(
     *,
     on_ready: Callable[[str], None] | None = None,
     auto_tick: bool | None = None,
-    executor_threads: int = 0,
+    executor_threads: int = FOREGROUND_EXECUTOR_THREADS,
     shutdown_timeout: float = 5.0,
 ) -> None:
     """Serve until SIGINT/SIGTERM, then stop gracefully and close the service.
