@@ -8,6 +8,7 @@ overrides: the SDK would otherwise turn ``http://127.0.0.1:4010`` into a nonsens
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -130,12 +131,44 @@ def is_twilio_error(exc: BaseException) -> bool:
     return isinstance(exc, TwilioRestException)
 
 
+class _PageError:
+    """The fields of a TwilioRestException, read from a failed list page's response."""
+
+    def __init__(self, response: Any) -> None:
+        self.status = getattr(response, "status_code", None)
+        self.method = "GET"
+        self.uri = None
+        body: Any = {}
+        try:
+            body = json.loads(getattr(response, "text", "") or "{}")
+        except ValueError:
+            pass
+        if not isinstance(body, dict):
+            body = {}
+        self.code = body.get("code") or self.status
+        self.msg = body.get("message") or f"Unable to fetch page (HTTP {self.status})"
+
+
+def _failed_page_response(exc: BaseException) -> Any:
+    """The HTTP response of the SDK's 'Unable to fetch page' error (raised for list calls)."""
+    try:
+        from twilio.base.exceptions import TwilioException
+    except ImportError:  # pragma: no cover
+        return None
+    if type(exc) is TwilioException and len(exc.args) == 2 and hasattr(exc.args[1], "status_code"):
+        return exc.args[1]
+    return None
+
+
 def translate_exception(exc: BaseException, settings: Settings | None = None) -> TrcliError | None:
     """The user-facing error for an SDK or network exception, or None if it is neither."""
     if isinstance(exc, TrcliError):
         return exc
     if is_twilio_error(exc):
         return describe_twilio_error(exc)
+    page_response = _failed_page_response(exc)
+    if page_response is not None:
+        return describe_twilio_error(_PageError(page_response))
     if is_network_error(exc):
         return describe_network_error(exc, settings)
     return None

@@ -8,6 +8,7 @@ commands that print nothing (and ``--help``) do not pay for it.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
@@ -28,13 +29,29 @@ def _console_class() -> type[Console]:
     return Console
 
 
+PIPED_WIDTH = 160
+"""Width for output that is not a terminal (rich would use 80 and wrap every SID)."""
+
+
+def _make_console(stream: Any) -> Console:
+    width = None
+    isatty = getattr(stream, "isatty", None)
+    if not (isatty and isatty()) and not os.environ.get("COLUMNS"):
+        width = PIPED_WIDTH
+    return _console_class()(file=stream, highlight=False, soft_wrap=False, width=width)
+
+
 def console() -> Console:
     """A console on the current ``sys.stdout`` (so test runners that swap it see the output)."""
-    return _console_class()(file=sys.stdout, highlight=False, soft_wrap=False)
+    return _make_console(sys.stdout)
 
 
 def err_console() -> Console:
-    return _console_class()(file=sys.stderr, highlight=False, soft_wrap=False)
+    return _make_console(sys.stderr)
+
+
+def _is_sid_column(header: str, name: str) -> bool:
+    return header.upper().endswith("SID") or name == "sid" or name.endswith("_sid")
 
 
 def format_datetime(value: datetime) -> str:
@@ -104,8 +121,12 @@ def print_table(
         err_console().print(empty_message)
         return
     table = Table(title=title, title_justify="left", show_lines=False)
-    for header, _ in columns:
-        table.add_column(header, overflow="fold")
+    for header, name in columns:
+        # A SID cut in two cannot be copied: keep it whole and let other columns fold.
+        if _is_sid_column(header, name):
+            table.add_column(header, no_wrap=True, min_width=34)
+        else:
+            table.add_column(header, overflow="fold")
     for row in rows:
         table.add_row(*(cell(row.get(name)) for _, name in columns))
     console().print(table)
