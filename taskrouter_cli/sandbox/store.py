@@ -107,6 +107,7 @@ class SqliteStore:
         if self.path != ":memory:":
             self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.execute("PRAGMA cache_size=-65536")
         self._conn.executescript(_SCHEMA)
 
     # meta ------------------------------------------------------------------------------------
