@@ -15,8 +15,6 @@ import base64
 import json
 import os
 import sys
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -283,6 +281,8 @@ def sandbox_callbacks(url: str | None, limit: int | None, as_json: bool) -> None
 
 def _control_request(url: str, data: dict[str, str] | None = None) -> Any:
     """GET (or form POST) a /sandbox control URL; Basic auth from TWILIO_* when set."""
+    import urllib.error
+    import urllib.request
     from urllib.parse import urlencode
 
     body = urlencode(data).encode() if data is not None else None
