@@ -128,6 +128,7 @@ def _register_commands() -> None:
     from taskrouter_cli.cli.serve import serve
     from taskrouter_cli.cli.setup import setup
     from taskrouter_cli.cli.task import task
+    from taskrouter_cli.cli.tutorial import tutorial
     from taskrouter_cli.cli.worker import worker
     from taskrouter_cli.cli.workflow import workflow
     from taskrouter_cli.cli.workspace import workspace
@@ -147,6 +148,7 @@ def _register_commands() -> None:
     cli.add_command(setup)
     cli.add_command(explain)
     cli.add_command(doctor)
+    cli.add_command(tutorial)
 
 
 _register_commands()
