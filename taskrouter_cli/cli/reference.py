@@ -48,13 +48,17 @@ def render(root: click.Command | None = None) -> str:
     return "\n".join(parts)
 
 
-def replace_section(document: str, section: str) -> str:
-    """``document`` with the text between the markers replaced by ``section``."""
-    start = document.find(START)
-    end = document.find(END)
+def replace_section(
+    document: str, section: str, start_marker: str = START, end_marker: str = END
+) -> str:
+    """``document`` with the text between the two markers replaced by ``section``."""
+    start = document.find(start_marker)
+    end = document.find(end_marker)
     if start < 0 or end < 0 or end < start:
-        raise ValueError(f"the markers {START} and {END} were not found (in that order)")
-    return document[: start + len(START)] + "\n" + section.rstrip() + "\n" + document[end:]
+        raise ValueError(
+            f"the markers {start_marker} and {end_marker} were not found (in that order)"
+        )
+    return document[: start + len(start_marker)] + "\n" + section.rstrip() + "\n" + document[end:]
 
 
 def main(argv: list[str] | None = None) -> int:
