@@ -315,14 +315,17 @@ def _summary(outcomes: list[Any], elapsed: float, notes: list[str], total: int) 
             escape(outcome.summary),
         )
     console.print(table)
+    err = output.err_console()
     for note in notes:
-        output.info(f"cleanup: {escape(note)}")
+        err.print(f"cleanup: {escape(note)}", soft_wrap=True)
     failed = [o for o in outcomes if o.status == "failed"]
     if failed:
         first = failed[0]
-        output.info(f"[red]✗[/red] Stage {first.number} failed: {escape(first.summary)}")
+        err.print(
+            f"[red]✗[/red] Stage {first.number} failed: {escape(first.summary)}", soft_wrap=True
+        )
         if first.fix:
-            output.info(f"  Fix: {escape(first.fix)}")
+            err.print(f"  Fix: {escape(first.fix)}", soft_wrap=True)
     else:
         done = sum(1 for o in outcomes if o.status in ("ok", "skipped"))
         output.success(f"{done} of {len(outcomes)} stage(s) done in {elapsed:.1f} s")
