@@ -28,7 +28,6 @@ from typing import Any
 from taskrouter_cli.errors import ConfigError, CredentialsError
 from taskrouter_cli.sids import is_sid
 
-
 CONFIG_FILE_NAME = "config.toml"
 DEFAULT_PROFILE = "default"
 LIVE_API_URL = "https://taskrouter.twilio.com"
