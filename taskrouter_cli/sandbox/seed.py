@@ -1,76 +1,59 @@
-"""The quickstart workspace of the TaskRouter tutorial (behaviour doc §10).
+"""The sandbox's quickstart seed: the tutorial's Part 1 workspace.
 
-Single-tasking, so the tutorial's Idle -> Reserved -> Busy moves happen; Activities Offline
-(default and timeout), Idle (available), Reserved, Busy; Workers Alice ``{"languages":["en","es"]}``
-and Bob ``{"languages":["en"]}``, both Offline; two queues (reservation activity Reserved,
-assignment activity Busy); Workflow "Incoming Customer Care Requests" with a 1200 s reservation
-timeout, the two language filters (names ``Language - Spanish`` / ``Language - English``, our
-choice), no default filter and no callback URL.
+What it contains is defined once, in :data:`taskrouter_cli.quickstart.spec.QUICKSTART` (the
+same definition ``trcli setup`` applies to a live account): single-tasking, Activities Offline
+(default and timeout), Idle, Reserved, Busy; Alice and Bob Offline; the Spanish and English
+queues (reservation activity Reserved, assignment activity Busy); the workflow "Incoming Customer
+Care Requests" with a 1200 s reservation timeout, the two language filters, no default filter
+and no callback URL.
 """
 
 from __future__ import annotations
 
-import json
+from taskrouter_cli.quickstart.spec import QUICKSTART, WorkspaceSpec
 
 from .resources import Resources
 from .state import Record
 
-WORKSPACE_NAME = "TaskRouter Quickstart"
-WORKFLOW_NAME = "Incoming Customer Care Requests"
-SPANISH_QUEUE = "Customer Care Requests - Spanish"
-ENGLISH_QUEUE = "Customer Care Requests - English"
-ACTIVITIES = (("Offline", False), ("Idle", True), ("Reserved", False), ("Busy", False))
 
-
-def seed(resources: Resources) -> Record:
+def seed(resources: Resources, spec: WorkspaceSpec = QUICKSTART) -> Record:
+    if spec.default_activity != "Offline" or spec.timeout_activity != "Offline":
+        raise ValueError("the sandbox seeds Offline as the default and timeout activity")
     workspace = resources.create_workspace(
-        {"friendly_name": WORKSPACE_NAME, "multi_task_enabled": False}, activities=ACTIVITIES
+        {"friendly_name": spec.name, "multi_task_enabled": spec.multi_task_enabled},
+        activities=tuple((a.name, a.available) for a in spec.activities),
     )
     ws = workspace["sid"]
-    by_name = {a["friendly_name"]: a for a in resources.state.in_workspace(ws, "activity").values()}
-    offline = by_name["Offline"]["sid"]
-    for name, languages in (("Alice", ["en", "es"]), ("Bob", ["en"])):
+    activity_sids = {
+        a["friendly_name"]: a["sid"] for a in resources.state.in_workspace(ws, "activity").values()
+    }
+    for worker in spec.workers:
         resources.create_worker(
             ws,
             {
-                "friendly_name": name,
-                "attributes": json.dumps({"languages": languages}),
-                "activity_sid": offline,
+                "friendly_name": worker.name,
+                "attributes": worker.attributes_json,
+                "activity_sid": activity_sids[worker.activity],
             },
         )
-    queues = {}
-    for name, language in ((SPANISH_QUEUE, "es"), (ENGLISH_QUEUE, "en")):
-        queues[language] = resources.create_task_queue(
+    queue_sids = {}
+    for queue in spec.queues:
+        created = resources.create_task_queue(
             ws,
             {
-                "friendly_name": name,
-                "target_workers": f'languages HAS "{language}"',
-                "reservation_activity_sid": by_name["Reserved"]["sid"],
-                "assignment_activity_sid": by_name["Busy"]["sid"],
+                "friendly_name": queue.name,
+                "target_workers": queue.target_workers,
+                "reservation_activity_sid": activity_sids[queue.reservation_activity],
+                "assignment_activity_sid": activity_sids[queue.assignment_activity],
             },
         )
-    configuration = {
-        "task_routing": {
-            "filters": [
-                {
-                    "filter_friendly_name": "Language - Spanish",
-                    "expression": 'selected_language == "es"',
-                    "targets": [{"queue": queues["es"]["sid"]}],
-                },
-                {
-                    "filter_friendly_name": "Language - English",
-                    "expression": 'selected_language == "en"',
-                    "targets": [{"queue": queues["en"]["sid"]}],
-                },
-            ]
-        }
-    }
+        queue_sids[queue.name] = created["sid"]
     resources.create_workflow(
         ws,
         {
-            "friendly_name": WORKFLOW_NAME,
-            "configuration": json.dumps(configuration),
-            "task_reservation_timeout": 1200,
+            "friendly_name": spec.workflow.name,
+            "configuration": spec.workflow.configuration_json(queue_sids),
+            "task_reservation_timeout": spec.workflow.task_reservation_timeout,
         },
     )
     return workspace
