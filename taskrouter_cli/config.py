@@ -61,9 +61,18 @@ def trcli_home(environ: Mapping[str, str] | None = None) -> Path:
     explicit = env.get("TRCLI_HOME")
     if explicit:
         return Path(explicit).expanduser()
-    import click  # the platform-specific lookup lives in click; imported only when needed
+    return platform_config_dir(env) / "trcli"
 
-    return Path(click.get_app_dir("trcli"))
+
+def platform_config_dir(environ: Mapping[str, str]) -> Path:
+    """The user's configuration folder: %APPDATA%, ~/Library/Application Support, or XDG."""
+    if sys.platform.startswith("win"):
+        appdata = environ.get("APPDATA") or environ.get("LOCALAPPDATA")
+        return Path(appdata) if appdata else Path.home() / "AppData" / "Roaming"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support"
+    xdg = environ.get("XDG_CONFIG_HOME")
+    return Path(xdg) if xdg else Path.home() / ".config"
 
 
 def config_path(environ: Mapping[str, str] | None = None) -> Path:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import sys
 from pathlib import Path
 
 import pytest
@@ -161,3 +162,12 @@ def test_secret_value_is_prompted_not_required_on_command_line() -> None:
     result = run("config", "set", "workspace")
     assert result.exit_code == 2
     assert "Give a value for workspace" in result.stderr
+
+
+def test_home_defaults_to_the_platform_config_folder(tmp_path: Path) -> None:
+    from taskrouter_cli.config import trcli_home
+
+    assert trcli_home({"TRCLI_HOME": str(tmp_path)}) == tmp_path
+    if sys.platform.startswith("linux"):
+        assert trcli_home({"XDG_CONFIG_HOME": str(tmp_path)}) == tmp_path / "trcli"
+        assert trcli_home({}) == Path.home() / ".config" / "trcli"
