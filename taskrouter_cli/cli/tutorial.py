@@ -142,10 +142,10 @@ class _Target:
 
         def make_server() -> Any:
             from taskrouter_cli.callbacks.app import CallbackServer, ServerConfig
-            from taskrouter_cli.quickstart.tutorial import MemoryRecorder
+            from taskrouter_cli.quickstart.tutorial import memory_recorder
 
             config = ServerConfig(auth_token=token, validate=bool(token), port=self.port)
-            return CallbackServer(config, recorder=MemoryRecorder())  # type: ignore[arg-type]
+            return CallbackServer(config, recorder=memory_recorder())
 
         def open_tunnel(port: int) -> Any:
             from taskrouter_cli.callbacks.tunnel import open_tunnel as connect

@@ -161,23 +161,21 @@ class StageOutcome:
         }
 
 
-class MemoryRecorder:
-    """Keeps the callback server's records in memory (the tutorial reads them back)."""
+def memory_recorder() -> Any:
+    """A callback recorder (``trcli serve``'s own, writing no file and showing nothing) that
+    also keeps every record in ``.records`` for the tutorial to read back."""
+    from taskrouter_cli.callbacks.log import CallbackRecord, CallbackRecorder
 
-    def __init__(self) -> None:
-        self.records: list[Any] = []
-        self._thread: Any = None
-        self.count = 0
+    class MemoryRecorder(CallbackRecorder):
+        def __init__(self) -> None:
+            super().__init__(None, live="off")
+            self.records: list[CallbackRecord] = []
 
-    def start(self) -> None:
-        self._thread = True
+        def record(self, record: CallbackRecord) -> None:
+            self.records.append(record)
+            super().record(record)
 
-    def record(self, record: Any) -> None:
-        self.count += 1
-        self.records.append(record)
-
-    def stop(self) -> None:
-        self._thread = None
+    return MemoryRecorder()
 
 
 class StageSkipped(Exception):
