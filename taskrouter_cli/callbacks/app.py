@@ -41,7 +41,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl
+from urllib.parse import unquote_plus
 
 from taskrouter_cli.callbacks.instructions import DEFER, Reply
 from taskrouter_cli.callbacks.log import CallbackRecord, CallbackRecorder, format_time, utc_now
@@ -104,6 +104,29 @@ def _json_attributes(raw: str | None, name: str) -> dict[str, Any]:
     return value
 
 
+def parse_form(text: str) -> list[tuple[str, str]]:
+    """``application/x-www-form-urlencoded`` text as (name, value) pairs, strictly.
+
+    Like ``urllib.parse.parse_qsl(strict_parsing=True)`` but about three times faster on a
+    callback (most names and values need no unquoting). Raises ValueError (or
+    UnicodeDecodeError) on a field without ``=``, bad UTF-8, or more than MAX_FIELDS fields.
+    """
+    pairs: list[tuple[str, str]] = []
+    for part in text.split("&"):
+        if not part:
+            continue
+        name, separator, value = part.partition("=")
+        if not separator or not name:
+            raise ValueError(f"bad form field {part[:40]!r}")
+        if "%" in part or "+" in part:
+            name = unquote_plus(name, errors="strict")
+            value = unquote_plus(value, errors="strict")
+        pairs.append((name, value))
+    if len(pairs) > MAX_FIELDS:
+        raise ValueError(f"more than {MAX_FIELDS} form fields")
+    return pairs
+
+
 def _error_body(status: int, error: str, hint: str | None) -> bytes:
     return json.dumps({"error": error, "status": status, "hint": hint}).encode("utf-8")
 
@@ -125,6 +148,11 @@ class CallbackHandler:
             from taskrouter_cli.callbacks.signature import SignatureChecker
 
             self._checker = SignatureChecker(config.auth_token)
+        from aiohttp import web
+        from multidict import MultiDict
+
+        self._response = web.Response
+        self._multidict = MultiDict
         self._seen: OrderedDict[str, float] = OrderedDict()
         self._seen_lock = threading.Lock()
         self.answered = 0
@@ -137,8 +165,6 @@ class CallbackHandler:
         return (self.config.public_url or self._local_base()).rstrip("/")
 
     async def handle(self, request: web.Request) -> web.Response:
-        from aiohttp import web
-
         started = time.perf_counter()
         path = request.path
         body = b""
@@ -178,20 +204,18 @@ class CallbackHandler:
         if self.recorder is not None:
             self.recorder.record(record)
         if record.status >= 400:
-            return web.Response(
+            return self._response(
                 status=record.status,
                 body=_error_body(record.status, record.error or "", record.hint),
                 headers=JSON_HEADERS,
             )
         if kind == "event":
-            return web.Response(status=204, headers=JSON_HEADERS)
-        return web.Response(body=body, headers=JSON_HEADERS)
+            return self._response(status=204, headers=JSON_HEADERS)
+        return self._response(body=body, headers=JSON_HEADERS)
 
     # -- steps --------------------------------------------------------------------------------
 
     def _health(self) -> web.Response:
-        from aiohttp import web
-
         body = {
             "status": "ok",
             "assignment_url": self.public_base() + "/assignment",
@@ -200,12 +224,10 @@ class CallbackHandler:
             "instruction": self.config.reply.instruction if self.config.rules is None else "rules",
             "answered": self.answered,
         }
-        return web.Response(body=json.dumps(body).encode(), headers=JSON_HEADERS)
+        return self._response(body=json.dumps(body).encode(), headers=JSON_HEADERS)
 
     def _problem_response(self, problem: _Problem) -> web.Response:
-        from aiohttp import web
-
-        return web.Response(
+        return self._response(
             status=problem.status,
             body=_error_body(problem.status, problem.error, problem.hint),
             headers=JSON_HEADERS,
@@ -242,9 +264,7 @@ class CallbackHandler:
             raise _Problem(400, "Empty body", "A callback carries its parameters as a form body")
         try:
             text = body.decode("utf-8")
-            return parse_qsl(
-                text, keep_blank_values=True, strict_parsing=True, max_num_fields=MAX_FIELDS
-            )
+            return parse_form(text)
         except (UnicodeDecodeError, ValueError) as exc:
             raise _Problem(400, f"Malformed form body ({exc.__class__.__name__})") from None
 
@@ -252,9 +272,7 @@ class CallbackHandler:
         self, kind: str, request: web.Request, pairs: list[tuple[str, str]]
     ) -> tuple[CallbackRecord, bytes]:
         """The record of a well-formed callback and the reply body (raises _Problem)."""
-        from multidict import MultiDict
-
-        params: MultiDict[str] = MultiDict(pairs)
+        params = self._multidict(pairs)
         signature_state, replay = self._check_signature(request, params)
         flat: dict[str, Any] = {}
         for key, value in pairs:
@@ -470,7 +488,7 @@ class CallbackServer:
     # -- life cycle ---------------------------------------------------------------------------
 
     def start(self, timeout: float = 10.0) -> None:
-        if self.recorder is not None and self.recorder._thread is None:
+        if self.recorder is not None:
             self.recorder.start()
         self._thread = threading.Thread(target=self._run, name="trcli-serve", daemon=True)
         self._thread.start()
@@ -519,12 +537,16 @@ class CallbackServer:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.config.host, self.config.port, backlog=512)
         await site.start()
+        if self.recorder is not None:
+            self.recorder.attach(asyncio.get_running_loop())
         server = getattr(site, "_server", None)
         sockets = getattr(server, "sockets", None) or []
         if sockets:
             self.port = int(sockets[0].getsockname()[1])
 
     async def _close(self) -> None:
+        if self.recorder is not None:
+            self.recorder.attach(None)
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 import click
@@ -97,7 +96,7 @@ def callbacks_list(limit: int, kind: str | None, errors: bool, as_json: bool) ->
         if (kind is None or record.kind == kind) and (not errors or record.status >= 400)
     ][-limit:]
     if as_json:
-        output.print_json([{"number": n, **asdict(r)} for n, r in numbered])
+        output.print_json([{"number": n, **r.to_dict()} for n, r in numbered])
         return
     output.print_table(
         [_row(n, r) for n, r in numbered],
@@ -144,7 +143,7 @@ def callbacks_show(reference: str, as_json: bool) -> None:
 
     number, record = _find(_load(), reference)
     if as_json:
-        output.print_json({"number": number, **asdict(record)})
+        output.print_json({"number": number, **record.to_dict()})
         return
     data = _row(number, record)
     data.update(

@@ -1,0 +1,84 @@
+"""The callback log: JSON lines on disk, the live view (rate-limited), reading it back."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from taskrouter_cli.callbacks.log import (
+    LIVE_MAX_PER_SECOND,
+    CallbackRecord,
+    CallbackRecorder,
+    read_records,
+    render_live,
+)
+
+
+def record(number: int, **overrides: object) -> CallbackRecord:
+    values: dict[str, object] = {
+        "time": "2026-01-01T12:00:00.000Z",
+        "kind": "assignment",
+        "path": "/assignment",
+        "status": 200,
+        "signature": "valid",
+        "task_sid": f"WT{number:032x}",
+        "reservation_sid": f"WR{number:032x}",
+        "task_attributes": {"selected_language": "es"},
+        "instruction": "defer",
+        "reply": {},
+    }
+    values.update(overrides)
+    return CallbackRecord(**values)  # type: ignore[arg-type]
+
+
+def test_records_round_trip_and_broken_lines_are_counted(tmp_path: Path) -> None:
+    path = tmp_path / "callbacks.jsonl"
+    recorder = CallbackRecorder(path, live="off")
+    recorder.start()
+    recorder.record(record(1))
+    recorder.record(record(2, status=403, error="Invalid X-Twilio-Signature"))
+    assert recorder.flush()
+    recorder.stop()
+    with path.open("a") as handle:
+        handle.write("not json\n[1, 2]\n")
+    records, broken = read_records(path)
+    assert [r.task_sid for r in records] == [record(1).task_sid, record(2).task_sid]
+    assert records[1].error == "Invalid X-Twilio-Signature"
+    assert broken == 2
+
+
+def test_json_live_mode_prints_every_record(capsys: pytest.CaptureFixture[str]) -> None:
+    recorder = CallbackRecorder(None, live="json")
+    recorder.start()
+    for number in range(50):
+        recorder.record(record(number))
+    assert recorder.flush()
+    recorder.stop()
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 50
+    assert json.loads(lines[7])["task_sid"] == record(7).task_sid
+
+
+def test_rich_live_view_summarises_bursts(capsys: pytest.CaptureFixture[str]) -> None:
+    recorder = CallbackRecorder(None, live="rich")
+    recorder.start()
+    burst = LIVE_MAX_PER_SECOND + 15
+    for number in range(burst):
+        recorder.record(record(number, status=403 if number % 5 == 0 else 200))
+    assert recorder.flush()
+    recorder.stop()
+    out = capsys.readouterr().out
+    assert out.count("assignment") - out.count("403 assignment") <= LIVE_MAX_PER_SECOND
+    assert "… 15 more callback(s) not shown (3 refused)" in out
+
+
+def test_live_lines_show_the_next_command_and_escape_markup() -> None:
+    text = render_live(record(1, task_attributes={"tag": "[bold]x[/bold]"}))
+    assert "next: [bold]trcli reservation accept WR" in text
+    assert "\\[bold]x\\[/bold]" in text
+    refused = render_live(record(2, status=403, error="Invalid", hint="Use [this]"))
+    assert "403 assignment" in refused and "fix:" in refused and "\\[this]" in refused
+    accepted = record(3, instruction="accept", reply={"instruction": "accept"})
+    assert accepted.next_command == f"trcli task complete {accepted.task_sid}"
