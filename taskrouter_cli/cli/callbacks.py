@@ -51,7 +51,9 @@ def _row(number: int, record: Any) -> dict[str, Any]:
             outcome += f" ({record.rule})"
     return {
         "number": number,
-        "time": record.time,
+        "time": record.time[5:10] + " " + record.time[11:19]
+        if len(record.time) >= 19
+        else record.time,
         "kind": record.kind,
         "status": record.status,
         "task_sid": record.task_sid,

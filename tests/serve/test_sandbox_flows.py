@@ -180,6 +180,17 @@ def test_rules_route_by_attributes(quickstart: Quickstart, tmp_path: Path) -> No
         assert quickstart.worker_activity("Bob") == "Offline"
 
 
+def test_a_previous_url_is_put_back(quickstart: Quickstart) -> None:
+    workflow = quickstart.workspace.workflows(quickstart.sid("workflows", WORKFLOW))
+    workflow.update(assignment_callback_url="https://example.com/old")
+    with Served(quickstart) as served:
+        assert quickstart.callback_url() == served.server.assignment_url
+    assert quickstart.callback_url() == "https://example.com/old"
+    assert served.restored == [
+        f"Workflow {WORKFLOW}: AssignmentCallbackUrl restored to https://example.com/old"
+    ]
+
+
 def test_restore_keeps_a_url_someone_else_set_meanwhile(quickstart: Quickstart) -> None:
     served = Served(quickstart)
     with served:
