@@ -274,13 +274,17 @@ class CallbackHandler:
         """The record of a well-formed callback and the reply body (raises _Problem)."""
         params = self._multidict(pairs)
         signature_state, replay = self._check_signature(request, params)
-        flat: dict[str, Any] = {}
-        for key, value in pairs:
-            if key in flat:
-                previous = flat[key]
-                flat[key] = [*previous, value] if isinstance(previous, list) else [previous, value]
-            else:
-                flat[key] = value
+        flat: dict[str, Any] = dict(pairs)
+        if len(flat) != len(pairs):  # a repeated name: keep every value, as a list
+            flat = {}
+            for key, value in pairs:
+                if key in flat:
+                    previous = flat[key]
+                    flat[key] = (
+                        [*previous, value] if isinstance(previous, list) else [previous, value]
+                    )
+                else:
+                    flat[key] = value
         record = CallbackRecord(
             time=format_time(utc_now()),
             kind=kind,

@@ -255,9 +255,7 @@ def _say(options: ServeOptions, message: str) -> None:
     from taskrouter_cli import output
 
     if options.as_json:
-        click.echo(
-            click.unstyle(message).replace("[yellow]", "").replace("[/yellow]", ""), err=True
-        )
+        click.echo(_MARKUP.sub("", message), err=True)
     else:
         output.info(message)
 

@@ -10,7 +10,7 @@ import pytest
 
 from taskrouter_cli.callbacks.instructions import build_reply
 from taskrouter_cli.errors import UsageError
-from tests.serve.conftest import FORM, Running, assignment_params, sign, start_server
+from tests.serve.conftest import FORM, TOKEN, Running, assignment_params, sign, start_server
 
 
 def test_a_signed_callback_is_answered_and_logged(running: Running) -> None:
@@ -230,3 +230,16 @@ def test_unvalidated_mode_answers_without_a_signature() -> None:
 def test_a_busy_port_is_one_clear_error(running: Running) -> None:
     with pytest.raises(UsageError, match=f"Port {running.server.port} .* already in use"):
         start_server(port=running.server.port)
+
+
+def test_repeated_parameters_are_signed_and_kept(running: Running) -> None:
+    from multidict import MultiDict
+    from twilio.request_validator import RequestValidator
+
+    pairs = [*assignment_params().items(), ("Tag", "b"), ("Tag", "a")]
+    signature = RequestValidator(TOKEN).compute_signature(running.url, MultiDict(pairs))
+    response = running.http.post(
+        running.url, data=pairs, headers={**FORM, "X-Twilio-Signature": signature}, timeout=5
+    )
+    assert response.status_code == 200
+    assert running.records()[0].params["Tag"] == ["b", "a"]
