@@ -185,9 +185,9 @@ class CallbackRecorder:
     (a writer thread halved the throughput). Unattached, :meth:`flush` writes them.
     """
 
-    BATCH_SECONDS = 0.05
-    BATCH_SIZE = 100
-    RENDERS_PER_BATCH = 2
+    BATCH_SECONDS = 0.02
+    BATCH_SIZE = 50
+    RENDERS_PER_BATCH = 1
     """Rich lines rendered per batch: each costs ~0.5 ms of the loop's time."""
 
     def __init__(
@@ -211,12 +211,22 @@ class CallbackRecorder:
         self._shown = 0
         self._skipped = 0
         self._skipped_errors = 0
+        self._console: Any = None
 
     def start(self) -> None:
-        """Open the log file (idempotent)."""
+        """Open the log file and prepare the live view (idempotent)."""
         if self.path is not None and self._handle is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._handle = self.path.open("a", encoding="utf-8")
+        if self.live == "rich" and self._console is None:
+            import io
+
+            from taskrouter_cli.output import console
+
+            self._console = console()
+            # Render once off-screen so rich's lazy imports do not stall the first callback.
+            warm = type(self._console)(file=io.StringIO(), width=100)
+            warm.print(render_live(CallbackRecord("", "assignment", "/assignment", 200, "valid")))
 
     def attach(self, loop: asyncio.AbstractEventLoop | None) -> None:
         """Write from ``loop`` (call from the loop's thread); None detaches."""
@@ -313,13 +323,12 @@ class CallbackRecorder:
             self.write_errors += 1
 
     def _show_rich(self, records: list[CallbackRecord], final: bool) -> None:
-        from taskrouter_cli.output import console
-
-        view = None
+        if self._console is None:
+            self.start()
+        view = self._console
         now = time.monotonic()
         if now - self._window_start >= 1.0 or final:
             if self._skipped:
-                view = console()
                 view.print(
                     f"[dim]… {self._skipped} more callback(s) not shown "
                     f"({self._skipped_errors} refused); see 'trcli callbacks list'[/dim]"
@@ -333,7 +342,6 @@ class CallbackRecorder:
                 self._skipped += 1
                 self._skipped_errors += record.status >= 400
                 continue
-            view = view or console()
             view.print(render_live(record))
             self._shown += 1
             rendered += 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import re
 import signal
 import threading
@@ -298,9 +297,6 @@ def run(app: AppContext, options: ServeOptions) -> None:
     wiring: CallbackWiring | None = None
     try:
         server.start()
-        # Everything imported so far (twilio, rich, aiohttp) lives as long as the process: keep
-        # it out of the garbage collector's full passes, which otherwise stall requests ~20 ms.
-        gc.freeze()
         if options.tunnel:
             from taskrouter_cli.callbacks.tunnel import open_tunnel
 
