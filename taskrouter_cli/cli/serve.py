@@ -116,7 +116,8 @@ def serve(app: AppContext, **values: Any) -> None:
 
     Every callback's signature is checked against the URL TaskRouter called (the tunnel or
     --public-url, else http://HOST:PORT), it is shown live and kept in the callback log
-    ('trcli callbacks list').
+    ('trcli callbacks list'). With --json, stdout carries JSON lines only: first one with
+    "kind": "serving" and the URLs, then one per callback.
 
     \b
     Examples:
