@@ -3,8 +3,7 @@
 Four client threads (the twilio SDK) create tasks in a multi-tasking workspace with eight
 workers; the sandbox sends each reservation's assignment callback to a CallbackServer answering
 ``accept`` (signatures checked); the client waits until the task is assigned and completes it.
-Every fifth task is canceled right after creation instead (if the accept won the race, it is
-completed). Afterwards:
+Every fifth task is held (routed to a queue no worker matches) and canceled instead. Afterwards:
 
 * every task is in a final state and the counts add up: created = completed + canceled, and
   they equal what the clients counted; every assignment callback was answered 200 and every
@@ -112,7 +111,14 @@ def rig(sandbox: Any) -> Iterator[Rig]:
         ws = client.taskrouter.v1.workspaces(workspace.sid)
         available = next(a.sid for a in ws.activities.list() if a.available)
         queue = ws.task_queues.create(friendly_name="All", target_workers="1==1")
-        configuration = {"task_routing": {"filters": [], "default_filter": {"queue": queue.sid}}}
+        nobody = ws.task_queues.create(friendly_name="Nobody", target_workers="1==2")
+        held = {"filter_friendly_name": "Held", "expression": "hold == true"}
+        configuration = {
+            "task_routing": {
+                "filters": [{**held, "targets": [{"queue": nobody.sid}]}],
+                "default_filter": {"queue": queue.sid},
+            }
+        }
         workflow = ws.workflows.create(
             friendly_name="Soak",
             configuration=json.dumps(configuration),
@@ -126,25 +132,20 @@ def rig(sandbox: Any) -> Iterator[Rig]:
 
 
 def lifecycle_loop(rig: Rig, index: int, until: float, tally: Tally) -> None:
-    from twilio.base.exceptions import TwilioRestException
-
     serial = 0
     while time.monotonic() < until:
         serial += 1
         try:
+            hold = serial % CANCEL_EVERY == 0
             task = rig.ws.tasks.create(
-                attributes=json.dumps({"client": index, "n": serial}),
+                attributes=json.dumps({"client": index, "n": serial, "hold": hold}),
                 workflow_sid=rig.workflow_sid,
             )
             tally.add(created=1)
-            if serial % CANCEL_EVERY == 0:
-                try:
-                    rig.ws.tasks(task.sid).update(assignment_status="canceled", reason="soak")
-                except TwilioRestException as exc:
-                    assert exc.status == 400, exc  # the accept won the race: complete it below
-                else:
-                    tally.add(canceled=1)
-                    continue
+            if hold:  # routed to a queue with no workers: pending until canceled
+                rig.ws.tasks(task.sid).update(assignment_status="canceled", reason="soak")
+                tally.add(canceled=1)
+                continue
             deadline = time.monotonic() + 10
             while rig.ws.tasks(task.sid).fetch().assignment_status != "assigned":
                 if time.monotonic() > deadline:
