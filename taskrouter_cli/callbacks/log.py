@@ -103,6 +103,21 @@ def format_time(moment: datetime) -> str:
     )
 
 
+_second_cache: tuple[int, str] = (-1, "")
+
+
+def now_text() -> str:
+    """The current UTC time as ``2026-01-01T12:00:00.123Z`` (cheap: one strftime a second)."""
+    global _second_cache
+    now = time.time()
+    second = int(now)
+    cached_second, text = _second_cache
+    if second != cached_second:
+        text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        _second_cache = (second, text)
+    return f"{text}.{int((now - second) * 1000):03d}Z"
+
+
 def read_records(path: Path) -> tuple[list[CallbackRecord], int]:
     """Every record in the log file (oldest first) and the count of unreadable lines skipped."""
     if not path.exists():

@@ -82,3 +82,15 @@ def test_live_lines_show_the_next_command_and_escape_markup() -> None:
     assert "403 assignment" in refused and "fix:" in refused and "\\[this]" in refused
     accepted = record(3, instruction="accept", reply={"instruction": "accept"})
     assert accepted.next_command == f"trcli task complete {accepted.task_sid}"
+
+
+def test_now_text_is_iso_utc_with_milliseconds() -> None:
+    import re
+    from datetime import datetime, timezone
+
+    from taskrouter_cli.callbacks.log import now_text
+
+    text = now_text()
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", text)
+    parsed = datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+    assert abs((datetime.now(timezone.utc) - parsed).total_seconds()) < 5
