@@ -7,6 +7,9 @@ once the socket listens (``port=0`` lets the OS pick; read ``.port`` / ``.base_u
 dispatcher stopped, its store closed). ``run_foreground()`` does the same in the calling thread
 until SIGINT or SIGTERM (``trcli sandbox``).
 
+Callbacks: while the server runs, the service's callback dispatcher sends on the server's event
+loop (``CallbackDispatcher.attach_loop``) rather than on a thread of its own.
+
 Timers: with a real clock a background task calls ``service.tick()`` whenever the service's next
 deadline (``service.next_deadline()``) is due, and at least every ``TICK_INTERVAL`` seconds so new
 deadlines are noticed. With a FakeClock (anything with ``advance``) nothing ticks by itself: tests
@@ -155,6 +158,9 @@ class _Serving:
                 describe_bind_error(exc, self.host, self.requested_port)
             ) from exc
         self.port = int(runner.addresses[0][1])
+        dispatcher = getattr(self.service, "dispatcher", None)
+        attach = getattr(dispatcher, "attach_loop", None)
+        attached = bool(attach(self.loop)) if callable(attach) else False
         ticker = (
             asyncio.create_task(tick_loop(self.service, app[CALL_KEY])) if self.auto_tick else None
         )
@@ -166,6 +172,8 @@ class _Serving:
                 ticker.cancel()
                 await asyncio.gather(ticker, return_exceptions=True)
             await runner.cleanup()
+            if attached and dispatcher is not None:
+                await dispatcher.detach_loop()
             if self.executor is not None:
                 self.executor.shutdown(wait=True)
 
