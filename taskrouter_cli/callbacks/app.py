@@ -250,6 +250,23 @@ class CallbackHandler:
                 f"Content-Type {content_type} is not supported",
                 f"TaskRouter sends callbacks as {FORM_TYPE}",
             )
+        if length is not None:  # the usual case: one read of exactly the announced length
+            try:
+                body = await request.content.readexactly(length)
+            except asyncio.IncompleteReadError:
+                raise _Problem(400, "Body shorter than its Content-Length") from None
+        else:
+            body = await self._read_chunked(request, limit)
+        if not body:
+            raise _Problem(400, "Empty body", "A callback carries its parameters as a form body")
+        try:
+            text = body.decode("utf-8")
+            return parse_form(text)
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise _Problem(400, f"Malformed form body ({exc.__class__.__name__})") from None
+
+    @staticmethod
+    async def _read_chunked(request: web.BaseRequest, limit: int) -> bytes:
         chunks: list[bytes] = []
         size = 0
         while True:  # read() returns what has arrived so far: loop until the end of the body
@@ -260,14 +277,7 @@ class CallbackHandler:
             size += len(chunk)
             if size > limit:
                 raise _Problem(413, f"Body is over the {limit // 1024} KiB limit")
-        body = b"".join(chunks)
-        if not body:
-            raise _Problem(400, "Empty body", "A callback carries its parameters as a form body")
-        try:
-            text = body.decode("utf-8")
-            return parse_form(text)
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise _Problem(400, f"Malformed form body ({exc.__class__.__name__})") from None
+        return b"".join(chunks)
 
     def _process(
         self, kind: str, request: web.BaseRequest, pairs: list[tuple[str, str]]
