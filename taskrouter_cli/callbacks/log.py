@@ -19,7 +19,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any
 
@@ -32,10 +31,6 @@ def callback_log_path(home: Path | None = None) -> Path:
     from taskrouter_cli.config import trcli_home
 
     return (home or trcli_home()) / LOG_FILE_NAME
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 @dataclass
@@ -95,12 +90,6 @@ class CallbackRecord:
 
 
 _FIELD_NAMES = tuple(f.name for f in fields(CallbackRecord))
-
-
-def format_time(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + (
-        f"{moment.microsecond // 1000:03d}Z"
-    )
 
 
 _second_cache: tuple[int, str] = (-1, "")

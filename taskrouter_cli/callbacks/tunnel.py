@@ -77,7 +77,7 @@ def _ngrok_config_has_token(config: Any) -> bool:
         return False
 
 
-def make_config(auth_token: str | None) -> Any:
+def make_config() -> Any:
     """A PyngrokConfig that keeps the token off the agent's command line."""
     from pyngrok import conf
 
@@ -128,7 +128,7 @@ def open_tunnel(port: int, *, auth_token: str | None, host: str = "127.0.0.1") -
     from pyngrok import ngrok
     from pyngrok.exception import PyngrokError
 
-    config = make_config(auth_token)
+    config = make_config()
     if auth_token:
         os.environ["NGROK_AUTHTOKEN"] = auth_token  # inherited by the agent process only
     elif not _ngrok_config_has_token(config):
