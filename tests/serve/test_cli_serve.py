@@ -182,3 +182,20 @@ def test_a_busy_port_fails_before_anything_is_pointed(quickstart: Quickstart, sa
     assert result.exit_code == ExitCode.USAGE
     assert f"Port {port} on 127.0.0.1 is already in use" in result.stderr
     assert quickstart.callback_url() is None
+
+
+def test_rules_files_resolve_activity_names_at_start(
+    spawn: Any, quickstart: Quickstart, sandbox: Any
+) -> None:
+    rules = Path(__file__).resolve().parents[2] / "examples" / "rules.toml"
+    serve = spawn("--rules", str(rules), "--point", WORKFLOW)
+    started = serve.next_json()
+    offline = quickstart.sid("activities", "Offline")
+    assert f"reject activity_sid={offline}" in started["reply"]
+    task = quickstart.create_task("es")
+    quickstart.set_activity("Alice", "Idle")
+    sandbox.flush()
+    record = serve.wait_for_assignment()
+    assert (record["task_sid"], record["instruction"]) == (task.sid, "accept")
+    assert record["rule"] == "Spanish tasks are accepted"
+    assert serve.stop()[0] == 0
