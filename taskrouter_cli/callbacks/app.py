@@ -59,6 +59,18 @@ MAX_BODY_BYTES = 64 * 1024
 MAX_FIELDS = 1000
 DEFAULT_REPLAY_WINDOW = 300.0
 REQUIRED_ASSIGNMENT_PARAMS = ("TaskSid", "ReservationSid", "WorkerSid")
+RECORDED_APART = (
+    "TaskSid",
+    "ReservationSid",
+    "WorkerSid",
+    "WorkerName",
+    "WorkflowSid",
+    "TaskQueueSid",
+    "WorkspaceSid",
+    "TaskAttributes",
+    "WorkerAttributes",
+)
+"""Assignment parameters the log record keeps in fields of their own (parsed, for JSON)."""
 FORM_TYPE = "application/x-www-form-urlencoded"
 JSON_HEADERS = {"Content-Type": "application/json"}
 
@@ -331,6 +343,8 @@ class CallbackHandler:
         worker_attributes = _json_attributes(params.get("WorkerAttributes"), "WorkerAttributes")
         record.task_attributes = task_attributes
         record.worker_attributes = worker_attributes
+        for name in RECORDED_APART:  # kept once, in their own fields, not again in params
+            flat.pop(name, None)
         reply, rule = self._choose(task_attributes, worker_attributes, params)
         record.instruction = reply.instruction
         record.reply = reply.document

@@ -61,6 +61,7 @@ class CallbackRecord:
     hint: str | None = None
     remote: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    """Every other parameter as received (repeated names give a list)."""
 
     def to_dict(self) -> dict[str, Any]:
         # Not dataclasses.asdict: it deep-copies every value, ~40 µs a record.
