@@ -217,9 +217,11 @@ class CallbackHandler:
         if self.recorder is not None:
             self.recorder.record(record)
         if record.status >= 400:
+            # A 500's details stay in the log: the caller learns nothing of our internals.
+            error = "internal error" if record.status >= 500 else record.error or ""
             return self._response(
                 status=record.status,
-                body=_error_body(record.status, record.error or "", record.hint),
+                body=_error_body(record.status, error, record.hint),
                 headers=JSON_HEADERS,
             )
         if kind == "event":
