@@ -34,14 +34,16 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("taskrouter_cli.sandbox.server")
 
-FOREGROUND_EXECUTOR_THREADS = 4
-"""Service calls of ``trcli sandbox`` run on this many threads; the test server calls directly.
+FOREGROUND_EXECUTOR_THREADS = 0
+"""Threads for the service calls of ``trcli sandbox``; 0 = call directly on the event loop.
 
-Measured on the 2-core machine (clients, callback server and sandbox in one process): plain
-CRUD is ~25% faster with direct calls on the event loop (850 vs 660 task creates/s), while full
-lifecycles with assignment callbacks answering ``accept`` (50 workers) did 226-293/s direct and
-299-338/s with 4 threads, because the loop keeps serving while the dispatcher thread holds the
-service lock to apply a reply."""
+Measured on the 2-core machine with ``benchmarks/bench_sandbox.py`` (sandbox in its own
+process, 50 workers, SQLite file, callbacks sent on the server's loop): direct calls did
+214-325 lifecycles/s (mean ~285, ~2.9 ms of sandbox CPU per lifecycle) against 215-256/s
+(mean ~235, ~3.8 ms) with 4 threads, which spend the difference handing the interpreter lock
+back and forth. (Before callbacks moved onto the server's loop, 4 threads had measured better:
+299-338/s vs 226-293/s with clients in the same process, because the loop kept serving while
+the dispatcher thread held the service lock.)"""
 
 TICK_INTERVAL = 0.25
 """Longest pause of the timer loop (seconds) when the clock is real."""
