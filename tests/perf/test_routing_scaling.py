@@ -13,6 +13,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from types import FrameType
 from typing import Any
 
@@ -103,7 +104,7 @@ def routing_work(bench: Bench) -> tuple[Work, Work]:
     for index in range(5):
         creates.append(measure(bench.service, bench.create_task))
         worker = bench.workers[index]
-        availables.append(measure(bench.service, lambda w=worker: bench.make_available(w)))
+        availables.append(measure(bench.service, partial(bench.make_available, worker)))
         if index == 0:
             # the worker took the oldest waiting task: routing did its job
             task = bench.service.fetch("task", bench.scope, first_waiting)
