@@ -237,7 +237,9 @@ def main(argv: list[str] | None = None) -> Report:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="1 s per run, one round")
     parser.add_argument("--seconds", type=float, default=3.0, help="length of each run")
-    parser.add_argument("--rounds", type=int, default=2, help="runs per point; the best is kept")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="runs per point; the median run is reported"
+    )
     parser.add_argument("--connections", type=int, nargs="*", default=[1, 16, 64])
     parser.add_argument("--load", choices=["auto", "wrk", "python"], default="auto")
     args = parser.parse_args(argv)
@@ -248,7 +250,7 @@ def main(argv: list[str] | None = None) -> Report:
     report = Report("callback_server")
     report.note(
         f"Load generator: {'wrk -t1' if use_wrk else 'Python aiohttp client (shares the CPU)'}; "
-        f"{seconds:g} s per run; servers take turns, {rounds} round(s), best run kept; "
+        f"{seconds:g} s per run; servers take turns, {rounds} round(s), median run shown; "
         f"{DISTINCT_REQUESTS} distinct signed callbacks; {os.cpu_count()} CPUs. "
         "php -S closes the connection after each answer: wrk counts those as socket errors."
     )
@@ -272,14 +274,15 @@ def main(argv: list[str] | None = None) -> Report:
         for _, url in servers:
             load(url, signed[url], 4, 0.5)  # warm-up
         for connections in args.connections:
-            best: dict[str, dict[str, float]] = {}
+            runs: dict[str, list[dict[str, float]]] = {label: [] for label, _ in servers}
             for _ in range(rounds):
                 for label, url in servers:
-                    result = load(url, signed[url], connections, seconds)
-                    if label not in best or result["req_per_s"] > best[label]["req_per_s"]:
-                        best[label] = result
+                    runs[label].append(load(url, signed[url], connections, seconds))
             for label, _ in servers:
-                report.add(server=label, connections=connections, **best[label])
+                ordered = sorted(runs[label], key=lambda run: run["req_per_s"])
+                middle = ordered[len(ordered) // 2]
+                spread = f"{ordered[0]['req_per_s']:,.0f}-{ordered[-1]['req_per_s']:,.0f}"
+                report.add(server=label, connections=connections, **middle, req_per_s_range=spread)
     return report
 
 

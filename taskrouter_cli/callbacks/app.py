@@ -72,6 +72,7 @@ RECORDED_APART = (
 )
 """Assignment parameters the log record keeps in fields of their own (parsed, for JSON)."""
 FORM_TYPE = "application/x-www-form-urlencoded"
+CALLBACK_KINDS = {"/assignment": "assignment", "/events": "event"}
 JSON_HEADERS = {"Content-Type": "application/json"}
 
 
@@ -182,7 +183,7 @@ class CallbackHandler:
         path = request.path
         body = b""
         pairs: list[tuple[str, str]] = []
-        kind = {"/assignment": "assignment", "/events": "event"}.get(path)
+        kind = CALLBACK_KINDS.get(path)
         try:
             if path == "/healthz":
                 if request.method not in ("GET", "HEAD"):

@@ -68,7 +68,7 @@ class CallbackRecord:
         return {name: getattr(self, name) for name in _FIELD_NAMES}
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=False)
+        return _ENCODER.encode(self.to_dict())
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CallbackRecord:
@@ -91,6 +91,7 @@ class CallbackRecord:
 
 
 _FIELD_NAMES = tuple(f.name for f in fields(CallbackRecord))
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
 _second_cache: tuple[int, str] = (-1, "")
