@@ -13,7 +13,7 @@ returns, so a process killed with SIGKILL loses nothing that was acknowledged (W
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -127,10 +127,11 @@ class SqliteStore:
         )
 
     # records ---------------------------------------------------------------------------------
-    def load_records(self) -> list[tuple[str, str]]:
-        """Every record as ``(kind, body)``, in insertion order."""
-        rows = self._conn.execute("SELECT kind, body FROM records ORDER BY rowid").fetchall()
-        return [(str(kind), str(body)) for kind, body in rows]
+    def load_records(self) -> Iterator[tuple[str, str]]:
+        """Every record as ``(kind, body)``, in insertion order, read as they are consumed (so a
+        large database is never held twice in memory); consume it before writing."""
+        for kind, body in self._conn.execute("SELECT kind, body FROM records ORDER BY rowid"):
+            yield str(kind), str(body)
 
     def write(
         self,
