@@ -107,6 +107,10 @@ def cli(
 
     Credentials come from options, then TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN (or
     TWILIO_API_KEY / TWILIO_API_SECRET), then the profile in $TRCLI_HOME/config.toml.
+
+    \b
+    Example:
+      trcli --profile live task list --status pending
     """
     app = ctx.ensure_object(AppContext)
     app.profile = profile

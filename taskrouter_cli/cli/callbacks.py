@@ -89,7 +89,12 @@ def callbacks() -> None:
 @click.option("--errors", is_flag=True, help="Only refused requests (4xx/5xx).")
 @json_option
 def callbacks_list(limit: int, kind: str | None, errors: bool, as_json: bool) -> None:
-    """List received callbacks, oldest first (# is the number 'show' takes)."""
+    """List received callbacks, oldest first (# is the number 'show' takes).
+
+    \b
+    Example:
+      trcli callbacks list --errors
+    """
     from taskrouter_cli import output
 
     numbered = [
@@ -138,6 +143,11 @@ def callbacks_show(reference: str, as_json: bool) -> None:
     """Show one callback in full: parameters, attributes, reply, error and hint.
 
     A SID picks the newest callback for that reservation, task or event.
+
+    \b
+    Examples:
+      trcli callbacks show 3
+      trcli callbacks show WRxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
     """
     import json
 

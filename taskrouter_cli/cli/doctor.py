@@ -21,6 +21,10 @@ def doctor(app: AppContext, as_json: bool) -> None:
 
     Each check is ok, warn or fail, with the command that fixes it. Exits 1 when any check
     fails.
+
+    \b
+    Example:
+      trcli doctor --json
     """
     from rich.markup import escape
     from rich.table import Table

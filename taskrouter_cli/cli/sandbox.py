@@ -127,6 +127,12 @@ def sandbox(
     Serves TaskRouter v1 on http://HOST:PORT until Ctrl-C or SIGTERM; state is kept in the
     database file, so a restart continues where it stopped. On start it prints the lines that
     point trcli and the twilio SDK at it.
+
+    \b
+    Examples:
+      trcli sandbox                          # seeded quickstart on http://127.0.0.1:4010
+      trcli sandbox --in-memory --port 0     # throw-away state on a free port
+      eval "$(trcli sandbox env)"            # in another terminal: point trcli at it
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -184,7 +190,8 @@ def sandbox_env(db: Path | None, host: str, port: int) -> None:
     """Print the export lines that point trcli and the SDK at the sandbox of a database.
 
     \b
-    Use it as:  eval "$(trcli sandbox env)"
+    Example:
+      eval "$(trcli sandbox env)"
     """
     from taskrouter_cli.sandbox.server import format_base_url
 
@@ -211,6 +218,10 @@ def sandbox_reset(db: Path | None, url: str | None, seed: bool) -> None:
     \b
     Without --url the database file is reset directly: stop a sandbox running on it first.
     With --url, the running sandbox at URL resets itself (POST /sandbox/reset).
+
+    \b
+    Example:
+      trcli sandbox reset --url http://127.0.0.1:4010
     """
     from taskrouter_cli.output import success
 
@@ -240,6 +251,10 @@ def sandbox_callbacks(url: str | None, limit: int | None, as_json: bool) -> None
 
     Every assignment and event callback the sandbox sent: URL, status, reply, latency and
     outcome (with Twilio's debugger code when the reply would be flagged).
+
+    \b
+    Example:
+      trcli sandbox callbacks --limit 5
     """
     from taskrouter_cli.output import emit, print_table
 

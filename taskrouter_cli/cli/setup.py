@@ -48,6 +48,12 @@ def setup(
 
     Idempotent: what exists is reported and left alone, what differs is brought back to this
     spec where TaskRouter allows it. --teardown deletes the workspace again.
+
+    \b
+    Examples:
+      trcli setup
+      trcli setup --workspace-name "My Quickstart"
+      trcli setup --teardown --yes
     """
     from taskrouter_cli import output
     from taskrouter_cli.quickstart.setup import apply_setup
