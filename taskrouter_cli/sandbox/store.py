@@ -111,7 +111,10 @@ class SqliteStore:
         if self.path != ":memory:":
             self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.execute("PRAGMA cache_size=-65536")
+        # 16 MB of page cache (SQLite's default is 2 MB). Measured with 100,000 pending tasks in
+        # a SQLite file: creates cost the same with 16 MB as with 64 MB (~480-800 us each as the
+        # file grows), and the process holds ~50 MB less (283 vs 336 MB resident).
+        self._conn.execute("PRAGMA cache_size=-16384")
         self._conn.executescript(_SCHEMA)
 
     # meta ------------------------------------------------------------------------------------
