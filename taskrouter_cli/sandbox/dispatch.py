@@ -21,6 +21,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from .clock import Clock
 from .replies import ParsedReply, parse_reply
@@ -237,8 +238,13 @@ class CallbackDispatcher:
         try:
             async with self._session.post(
                 url,
-                data=request.params,
-                headers={"X-Twilio-Signature": signature, "User-Agent": "TwilioProxy/1.1"},
+                # the body aiohttp would build from the pairs, without its per-field checks
+                data=urlencode(request.params, doseq=True).encode(),
+                headers={
+                    "X-Twilio-Signature": signature,
+                    "User-Agent": "TwilioProxy/1.1",
+                    "Content-Type": "application/x-www-form-urlencoded",
+                },
                 timeout=aiohttp.ClientTimeout(total=request.timeout),
                 allow_redirects=False,
             ) as response:
