@@ -26,22 +26,12 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
+from taskrouter_cli.sandbox.service import KINDS
+
 SPEC_FILE = "twilio_taskrouter_v1.json"
 
-IMPLEMENTED_KINDS = frozenset(
-    {
-        "workspace",
-        "activity",
-        "worker",
-        "task_queue",
-        "workflow",
-        "task",
-        "reservation",
-        "task_channel",
-        "worker_channel",
-        "event",
-    }
-)
+IMPLEMENTED_KINDS = frozenset(KINDS)
+"""The resource kinds the service serves (statistics are not among them)."""
 
 _COMPONENT_KINDS = {
     "taskrouter.v1.workspace": "workspace",
