@@ -8,17 +8,8 @@ import click
 
 from taskrouter_cli.cli.context import AppContext, json_option, pass_app, workspace_option
 from taskrouter_cli.cli.resource_common import note, show_list, show_one, sid_argument
+from taskrouter_cli.operations.reservations import RESERVATION_STATUSES
 
-RESERVATION_STATUSES = (
-    "pending",
-    "accepted",
-    "rejected",
-    "timeout",
-    "canceled",
-    "rescinded",
-    "wrapping",
-    "completed",
-)
 COLUMNS = [
     ("SID", "sid"),
     ("Status", "reservation_status"),
