@@ -119,8 +119,9 @@ class CallbackDispatcher:
 
         Threads of one Python process share the interpreter lock: with a second busy thread every
         socket write and SQLite commit of the server waits to get the lock back (measured with
-        ``benchmarks/bench_sandbox.py``, 50 workers: ~110 -> ~190 lifecycles/s, create->assigned
-        p50 ~120 -> ~55 ms). The loop's owner must call :meth:`detach_loop` before the loop ends.
+        ``benchmarks/bench_sandbox.py``'s set-up, 50 workers, SQLite file, 3 runs each:
+        98-141 -> 172-193 lifecycles/s, create->assigned p50 116-171 -> 56-58 ms). The loop's
+        owner must call :meth:`detach_loop` before the loop ends.
         ``apply`` then runs on that loop. Returns False, changing nothing, when deliveries already
         run on their own thread or the dispatcher is closed.
         """
