@@ -29,6 +29,10 @@ def _console_class() -> type[Console]:
     return Console
 
 
+SID_WIDTH = 34
+READABLE_WIDTH = 12
+"""Columns other than SIDs fold, but not narrower than this (or their longest value)."""
+
 PIPED_WIDTH = 160
 """Width for output that is not a terminal (rich would use 80 and wrap every SID)."""
 
@@ -121,15 +125,39 @@ def print_table(
         err_console().print(empty_message)
         return
     table = Table(title=title, title_justify="left", show_lines=False)
-    for header, name in columns:
-        # A SID cut in two cannot be copied: keep it whole and let other columns fold.
-        if _is_sid_column(header, name):
-            table.add_column(header, no_wrap=True, min_width=34)
-        else:
-            table.add_column(header, overflow="fold")
-    for row in rows:
-        table.add_row(*(cell(row.get(name)) for _, name in columns))
-    console().print(table)
+    cells = [[cell(row.get(name)) for _, name in columns] for row in rows]
+    out = console()
+    minimums = _minimum_widths(columns, cells, out.width)
+    for (header, name), minimum in zip(columns, minimums, strict=True):
+        is_sid = _is_sid_column(header, name) and minimum == SID_WIDTH
+        table.add_column(header, overflow="fold", no_wrap=is_sid, min_width=minimum)
+    for row_cells in cells:
+        table.add_row(*row_cells)
+    out.print(table)
+
+
+def _minimum_widths(
+    columns: Sequence[Column], cells: list[list[str]], width: int
+) -> list[int | None]:
+    """Per column, how narrow it may get: a SID is never cut (it could not be copied), and
+    other columns keep a readable width (a status folded to "pen/din/g" helps nobody) -- as
+    long as the terminal is wide enough for that; otherwise everything folds as needed."""
+    available = width - (3 * len(columns) + 1)  # borders and padding
+    sid = [_is_sid_column(header, name) for header, name in columns]
+    readable = [
+        min(
+            max([len(word) for word in header.split()] + [len(row[index]) for row in cells]),
+            READABLE_WIDTH,
+        )
+        for index, (header, _) in enumerate(columns)
+    ]
+    sid_total = SID_WIDTH * sum(sid)
+    others = [w for w, is_sid in zip(readable, sid, strict=True) if not is_sid]
+    if sid_total + sum(others) <= available:
+        return [SID_WIDTH if s else w for w, s in zip(readable, sid, strict=True)]
+    if sid_total + 4 * len(others) <= available:
+        return [SID_WIDTH if s else None for s in sid]
+    return [None for _ in columns]
 
 
 def print_fields(
