@@ -33,8 +33,54 @@ def _debug_requested(ctx: click.Context) -> bool:
     return bool(app and app.debug) or os.environ.get("TRCLI_DEBUG", "") not in ("", "0")
 
 
+COMMANDS: dict[str, tuple[str, str]] = {
+    "activity": ("activity", "Activities: the states a Worker can be in."),
+    "callbacks": ("callbacks", "The callbacks 'trcli serve' received."),
+    "config": ("config_cmd", "Named profiles of credentials and defaults."),
+    "doctor": ("doctor", "Check credentials, workspace, callback URL and workers."),
+    "events": ("events", "Events: what happened in the workspace."),
+    "explain": ("explain", "Why is a Task pending, reserved or assigned?"),
+    "queue": ("queue", "TaskQueues: which Workers take which Tasks."),
+    "reservation": ("reservation", "List Reservations; accept or reject them."),
+    "sandbox": ("sandbox", "Run the offline TaskRouter (no account needed)."),
+    "serve": ("serve", "Answer assignment callbacks (tunnel, signature checks)."),
+    "setup": ("setup", "Create the quickstart's workspace (idempotent)."),
+    "task": ("task", "Create Tasks and follow them through routing."),
+    "tutorial": ("tutorial", "Walk the quickstart end to end, offline or live."),
+    "worker": ("worker", "Workers: the people TaskRouter offers Tasks to."),
+    "workflow": ("workflow", "Workflows: the routing rules and the callback URL."),
+    "workspace": ("workspace", "Workspaces: the container of everything else."),
+}
+"""Command name → (module in taskrouter_cli.cli, one-line help for ``trcli --help``).
+
+Command modules are imported only when their command runs (or its help is shown), so
+``trcli --help`` costs little more than importing click."""
+
+
 class TrcliGroup(click.Group):
-    """A group that turns every exception into one line and a documented exit code."""
+    """The root group: commands load lazily, and every exception becomes one line and a
+    documented exit code."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMANDS, *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.commands:
+            return self.commands[cmd_name]
+        if cmd_name not in COMMANDS:
+            return None
+        import importlib
+
+        module = importlib.import_module(f"taskrouter_cli.cli.{COMMANDS[cmd_name][0]}")
+        command = getattr(module, cmd_name)
+        self.add_command(command, cmd_name)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx) if name in COMMANDS]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -117,45 +163,6 @@ def cli(
     app.debug = debug
     app.override("account_sid", account_sid)
     app.override("api_url", api_url)
-
-
-def _register_commands() -> None:
-    from taskrouter_cli.cli.activity import activity
-    from taskrouter_cli.cli.callbacks import callbacks
-    from taskrouter_cli.cli.config_cmd import config
-    from taskrouter_cli.cli.doctor import doctor
-    from taskrouter_cli.cli.events import events
-    from taskrouter_cli.cli.explain import explain
-    from taskrouter_cli.cli.queue import queue
-    from taskrouter_cli.cli.reservation import reservation
-    from taskrouter_cli.cli.sandbox import sandbox
-    from taskrouter_cli.cli.serve import serve
-    from taskrouter_cli.cli.setup import setup
-    from taskrouter_cli.cli.task import task
-    from taskrouter_cli.cli.tutorial import tutorial
-    from taskrouter_cli.cli.worker import worker
-    from taskrouter_cli.cli.workflow import workflow
-    from taskrouter_cli.cli.workspace import workspace
-
-    cli.add_command(config)
-    cli.add_command(activity)
-    cli.add_command(events)
-    cli.add_command(queue)
-    cli.add_command(reservation)
-    cli.add_command(task)
-    cli.add_command(worker)
-    cli.add_command(workflow)
-    cli.add_command(workspace)
-    cli.add_command(sandbox)
-    cli.add_command(serve)
-    cli.add_command(callbacks)
-    cli.add_command(setup)
-    cli.add_command(explain)
-    cli.add_command(doctor)
-    cli.add_command(tutorial)
-
-
-_register_commands()
 
 
 def main() -> None:

@@ -95,3 +95,30 @@ def test_check_sid_accepts_the_right_prefix() -> None:
 )
 def test_api_url_rewrite(url: str, base: str, expected: str) -> None:
     assert _rewrite_url(url, base) == expected
+
+
+def test_every_listed_command_loads_under_its_name() -> None:
+    import click
+
+    from taskrouter_cli.cli import COMMANDS
+
+    context = click.Context(cli)
+    for name in COMMANDS:
+        command = cli.get_command(context, name)
+        assert isinstance(command, click.Command), name
+        assert command.name == name
+    assert cli.get_command(context, "no-such-command") is None
+
+
+def test_root_help_imports_no_command_module() -> None:
+    code = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from taskrouter_cli.cli import cli\n"
+        "CliRunner().invoke(cli, ['--help'])\n"
+        "print(sorted(m for m in sys.modules if m.startswith('taskrouter_cli.cli.')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "['taskrouter_cli.cli.context']"
