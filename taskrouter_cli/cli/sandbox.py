@@ -21,7 +21,7 @@ from typing import Any
 
 import click
 
-from taskrouter_cli.errors import NetworkError, UsageError
+from taskrouter_cli.errors import ApiError, NetworkError, UsageError
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4010
@@ -61,6 +61,8 @@ def _open_service(
     account_sid: str | None = None,
     auth_token: str | None = None,
     clock: Any = None,
+    no_match: str = "cancel",
+    callback_timeout: float = 5.0,
 ) -> Any:
     from taskrouter_cli.sandbox.clock import SystemClock
     from taskrouter_cli.sandbox.options import SandboxOptions
@@ -76,7 +78,12 @@ def _open_service(
         store = SqliteStore(target)
     except Exception as exc:  # sqlite3.DatabaseError and OSError alike
         raise UsageError(f"Cannot open the sandbox database {target}: {exc}") from exc
-    options = SandboxOptions(account_sid=account_sid, auth_token=auth_token)
+    options = SandboxOptions(
+        account_sid=account_sid,
+        auth_token=auth_token,
+        no_match_outcome="pending" if no_match == "pending" else "cancel",
+        assignment_callback_timeout=callback_timeout,
+    )
     return SandboxService(store, clock or SystemClock(), options=options)
 
 
@@ -109,6 +116,29 @@ def _close(service: Any) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the port actually bound to this file once listening (useful with --port 0).",
 )
+@click.option(
+    "--time-travel",
+    is_flag=True,
+    help="Allow 'trcli sandbox advance SECONDS' to move the clock forward (reach a timeout "
+    "without waiting).",
+)
+@click.option(
+    "--no-match",
+    type=click.Choice(["cancel", "pending"]),
+    default="cancel",
+    show_default=True,
+    help="A Task that matches no filter and has no default_filter: cancel it, or keep it "
+    "pending outside any queue (TaskRouter's behaviour is undocumented).",
+)
+@click.option(
+    "--callback-timeout",
+    type=click.FloatRange(0.1, 60),
+    default=5.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long an assignment callback may take before the fallback URL is tried "
+    "(TaskRouter: 5).",
+)
 @click.pass_context
 def sandbox(
     ctx: click.Context,
@@ -120,6 +150,9 @@ def sandbox(
     auth_token: str | None,
     no_seed: bool,
     port_file: Path | None,
+    time_travel: bool,
+    no_match: str,
+    callback_timeout: float,
 ) -> None:
     """Run an offline TaskRouter that the twilio SDK (and trcli) can talk to.
 
@@ -133,11 +166,24 @@ def sandbox(
       trcli sandbox                          # seeded quickstart on http://127.0.0.1:4010
       trcli sandbox --in-memory --port 0     # throw-away state on a free port
       eval "$(trcli sandbox env)"            # in another terminal: point trcli at it
+      trcli sandbox --time-travel            # then: trcli sandbox advance 1200
     """
     if ctx.invoked_subcommand is not None:
         return
+    clock = None
+    if time_travel:
+        from taskrouter_cli.sandbox.clock import SkippableClock
+
+        clock = SkippableClock()
     target = _db_target(db, in_memory)
-    service = _open_service(target, account_sid=account_sid, auth_token=auth_token)
+    service = _open_service(
+        target,
+        account_sid=account_sid,
+        auth_token=auth_token,
+        clock=clock,
+        no_match=no_match,
+        callback_timeout=callback_timeout,
+    )
     try:
         if not no_seed:
             service.seed_quickstart()
@@ -242,6 +288,29 @@ def sandbox_reset(db: Path | None, url: str | None, seed: bool) -> None:
     success(f"Sandbox database {target} reset" + (" and seeded" if seed else ""))
 
 
+@sandbox.command(name="advance")
+@click.argument("seconds", type=click.FloatRange(0, 30 * 24 * 3600))
+@_base_url_option
+def sandbox_advance(seconds: float, url: str | None) -> None:
+    """Move a running sandbox's clock forward by SECONDS and run every timer that falls due
+    (reservation timeouts, task TTLs, workflow target timeouts).
+
+    The sandbox must have been started with --time-travel.
+
+    \b
+    Example:
+      trcli sandbox advance 1201     # past the quickstart's 1200 s reservation timeout
+    """
+    from taskrouter_cli.output import success
+
+    base = url or os.environ.get("TRCLI_API_URL") or f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
+    body = _control_request(
+        base.rstrip("/") + "/sandbox/clock/advance", data={"seconds": f"{seconds:g}"}
+    )
+    now = body.get("now") if isinstance(body, dict) else None
+    success(f"Sandbox clock advanced by {seconds:g} s; it is now {now}")
+
+
 @sandbox.command(name="callbacks")
 @_base_url_option
 @click.option("--limit", type=click.IntRange(1, None), help="Show only the last N deliveries.")
@@ -315,7 +384,9 @@ def _control_request(url: str, data: dict[str, str] | None = None) -> Any:
             detail = json.loads(detail).get("message", detail)
         except (ValueError, AttributeError):
             pass
-        raise NetworkError(f"The sandbox at {url} answered HTTP {exc.code}: {detail}") from None
+        raise ApiError(
+            f"The sandbox at {url} answered HTTP {exc.code}: {detail}", status=exc.code
+        ) from None
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
         raise NetworkError(

@@ -20,12 +20,41 @@ class Clock(Protocol):
 class SystemClock:
     """The machine's clock."""
 
+    runs_by_itself = True
+
     def now(self) -> datetime:
         return datetime.now(timezone.utc)
 
 
+class SkippableClock:
+    """The machine's clock plus an offset that :meth:`advance` grows (``trcli sandbox
+    --time-travel``): time passes as usual, and can jump forward to reach a timeout without
+    waiting for it. The offset is not persisted: after a restart the clock is the system's.
+    """
+
+    runs_by_itself = True
+
+    def __init__(self) -> None:
+        self._offset = timedelta(0)
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        with self._lock:
+            return datetime.now(timezone.utc) + self._offset
+
+    def advance(self, seconds: float) -> datetime:
+        """Jump forward by ``seconds`` (never backwards) and return the new time."""
+        if seconds < 0:
+            raise ValueError("the sandbox clock cannot go backwards")
+        with self._lock:
+            self._offset += timedelta(seconds=seconds)
+            return datetime.now(timezone.utc) + self._offset
+
+
 class FakeClock:
     """A clock that only moves when told to (thread-safe)."""
+
+    runs_by_itself = False
 
     def __init__(self, start: datetime | None = None) -> None:
         if start is None:

@@ -54,8 +54,9 @@ class ServerStartError(Exception):
 
 
 def has_fake_clock(service: Any) -> bool:
+    """True when time stands still unless advanced (then nothing ticks by itself)."""
     clock = getattr(service, "clock", None)
-    return callable(getattr(clock, "advance", None))
+    return callable(getattr(clock, "advance", None)) and not getattr(clock, "runs_by_itself", False)
 
 
 def format_base_url(host: str, port: int) -> str:

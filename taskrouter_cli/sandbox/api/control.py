@@ -98,7 +98,7 @@ async def advance_clock(request: web.Request) -> web.Response:
             409,
             409,
             "The sandbox runs on the system clock; /sandbox/clock/advance only works when it "
-            "was started with a FakeClock (as the test fixture does)",
+            "was started with --time-travel (or a FakeClock, as the test fixture does)",
         )
     form = await _form(request)
     raw = form.get("seconds", form.get("Seconds"))
