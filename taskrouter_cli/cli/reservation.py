@@ -8,7 +8,7 @@ import click
 
 from taskrouter_cli.cli.context import AppContext, json_option, pass_app, workspace_option
 from taskrouter_cli.cli.resource_common import note, show_list, show_one, sid_argument
-from taskrouter_cli.operations.reservations import RESERVATION_STATUSES
+from taskrouter_cli.statuses import RESERVATION_STATUSES
 
 COLUMNS = [
     ("SID", "sid"),

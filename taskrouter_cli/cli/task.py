@@ -18,8 +18,7 @@ from taskrouter_cli.cli.resource_common import (
     sid_argument,
     yes_option,
 )
-
-TASK_STATUSES = ("pending", "reserved", "assigned", "wrapping", "canceled", "completed")
+from taskrouter_cli.statuses import TASK_STATUSES
 
 TASK_COLUMNS = [
     ("SID", "sid"),

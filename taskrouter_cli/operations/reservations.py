@@ -23,17 +23,6 @@ from taskrouter_cli.errors import NotFoundError, UsageError
 from taskrouter_cli.operations.tasks import MAX_PAGE_SIZE, task_reservations
 from taskrouter_cli.resolve import check_sid
 
-RESERVATION_STATUSES = (
-    "pending",
-    "accepted",
-    "rejected",
-    "timeout",
-    "canceled",
-    "rescinded",
-    "wrapping",
-    "completed",
-)
-
 
 def _by_date(items: list[Any]) -> list[Any]:
     return sorted(items, key=lambda r: (r.date_created is None, r.date_created, r.sid))

@@ -10,7 +10,6 @@ from taskrouter_cli.errors import TrcliError, UsageError
 from taskrouter_cli.operations.polling import Poller
 from taskrouter_cli.resolve import WORKFLOW, Resolver, describe_candidates
 
-TASK_STATUSES = ("pending", "reserved", "assigned", "wrapping", "canceled", "completed")
 FINAL_STATUSES = frozenset({"canceled", "completed"})
 WAIT_UNTIL = frozenset({"reserved", "assigned", "canceled", "completed"})
 MAX_PAGE_SIZE = 1000

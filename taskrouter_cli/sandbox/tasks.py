@@ -19,6 +19,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+from taskrouter_cli.statuses import RESERVATION_STATUSES, TASK_STATUSES
+
 from . import instructions, validate
 from .core import Core
 from .dispatch import Applied, DeliveryRequest
@@ -31,17 +33,6 @@ from .sids import is_sid, new_sid
 from .state import Record
 
 MAX_PRIORITY = 2_147_483_647
-TASK_STATUSES = ("pending", "reserved", "assigned", "canceled", "completed", "wrapping")
-RESERVATION_STATUSES = (
-    "pending",
-    "accepted",
-    "rejected",
-    "timeout",
-    "canceled",
-    "rescinded",
-    "wrapping",
-    "completed",
-)
 _TASK_MOVES = {
     "canceled": ("pending", "reserved"),
     "wrapping": ("assigned",),
