@@ -30,7 +30,7 @@ def _console_class() -> type[Console]:
 
 
 SID_WIDTH = 34
-READABLE_WIDTH = 12
+READABLE_WIDTH = 24
 """Columns other than SIDs fold, but not narrower than this (or their longest value)."""
 
 PIPED_WIDTH = 160
