@@ -6,10 +6,18 @@ example the `sandbox` fixture: a real sandbox on a loopback port) are available 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# On CI, property-based tests replay a fixed sequence of examples, so a run's outcome does not
+# depend on luck; locally every run explores new examples.
+settings.register_profile("ci", derandomize=True, deadline=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 pytest_plugins = sorted(
     f"tests.fixtures.{path.stem}"
