@@ -42,6 +42,16 @@ def env_lines(account_sid: str, auth_token: str, base_url: str) -> list[str]:
     ]
 
 
+def api_key_env_lines(service: Any, base_url: str) -> list[str]:
+    """The same, with API-key auth (TWILIO_API_KEY / TWILIO_API_SECRET) instead of the token."""
+    return [
+        f"export TWILIO_ACCOUNT_SID={service.account_sid}",
+        f"export TWILIO_API_KEY={service.api_key_sid}",
+        f"export TWILIO_API_SECRET={service.api_key_secret}",
+        f"export TRCLI_API_URL={base_url}",
+    ]
+
+
 def _db_target(db: Path | None, in_memory: bool) -> str:
     if db is not None and in_memory:
         raise UsageError("--db and --in-memory cannot be used together", "Pick one")
@@ -232,18 +242,29 @@ def _base_url_option(func: Callable[..., Any]) -> Callable[..., Any]:
 )
 @click.option("--host", default=DEFAULT_HOST, show_default=True, help="Host the sandbox uses.")
 @click.option("--port", type=click.IntRange(1, 65535), default=DEFAULT_PORT, show_default=True)
-def sandbox_env(db: Path | None, host: str, port: int) -> None:
+@click.option(
+    "--api-key",
+    is_flag=True,
+    help="Authenticate with the database's API key (TWILIO_API_KEY/TWILIO_API_SECRET) instead "
+    "of the auth token.",
+)
+def sandbox_env(db: Path | None, host: str, port: int, api_key: bool) -> None:
     """Print the export lines that point trcli and the SDK at the sandbox of a database.
 
     \b
-    Example:
+    Examples:
       eval "$(trcli sandbox env)"
+      eval "$(trcli sandbox env --api-key)"     # API-key auth, as Twilio recommends
     """
     from taskrouter_cli.sandbox.server import format_base_url
 
     service = _open_service(_db_target(db, False))
     try:
-        lines = env_lines(service.account_sid, service.auth_token, format_base_url(host, port))
+        base_url = format_base_url(host, port)
+        if api_key:
+            lines = api_key_env_lines(service, base_url)
+        else:
+            lines = env_lines(service.account_sid, service.auth_token, base_url)
     finally:
         _close(service)
     for line in lines:

@@ -87,6 +87,15 @@ class SandboxService:
             store.set_meta("auth_token", stored_token)
         self._account_sid = options.account_sid or stored_sid
         self._auth_token = options.auth_token or stored_token
+        api_key_sid = store.get_meta("api_key_sid")
+        api_key_secret = store.get_meta("api_key_secret")
+        if api_key_sid is None or api_key_secret is None:
+            api_key_sid = "SK" + secrets.token_hex(16)
+            api_key_secret = secrets.token_hex(16)
+            store.set_meta("api_key_sid", api_key_sid)
+            store.set_meta("api_key_secret", api_key_secret)
+        self._api_key_sid = api_key_sid
+        self._api_key_secret = api_key_secret
         self.state = State(store)
         self.state.load()
         self.core = Core(self.state, clock, options, self._account_sid)
@@ -110,11 +119,26 @@ class SandboxService:
     def auth_token(self) -> str:
         return self._auth_token
 
+    @property
+    def api_key_sid(self) -> str:
+        """The database's API key (``SK…``), generated once like the auth token."""
+        return self._api_key_sid
+
+    @property
+    def api_key_secret(self) -> str:
+        return self._api_key_secret
+
     def authenticate(self, username: str, password: str) -> bool:
-        """Basic-auth check: the Account SID and auth token (compared in constant time)."""
-        return hmac.compare_digest(str(username), self._account_sid) & hmac.compare_digest(
-            str(password), self._auth_token
+        """Basic-auth check, in constant time: the Account SID and auth token, or the API key
+        SID and secret (what Twilio recommends, and what the SDK sends with API-key auth)."""
+        username, password = str(username), str(password)
+        with_token = hmac.compare_digest(username, self._account_sid) & hmac.compare_digest(
+            password, self._auth_token
         )
+        with_key = hmac.compare_digest(username, self._api_key_sid) & hmac.compare_digest(
+            password, self._api_key_secret
+        )
+        return bool(with_token | with_key)
 
     # the operation wrapper -------------------------------------------------------------------
     def _run(self, work: Callable[[], T]) -> T:
