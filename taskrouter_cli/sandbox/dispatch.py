@@ -75,13 +75,19 @@ class CallbackDispatcher:
         clock: Clock,
         *,
         max_deliveries: int = 1000,
+        earlier: list[dict[str, Any]] | None = None,
+        persist: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
+        """``earlier``: delivery records kept from a previous run (the inspector survives a
+        restart); ``persist``: called with each new record, outside the dispatcher's locks."""
         self._auth_token = auth_token
         self._apply = apply
         self._clock = clock
-        self._records: deque[dict[str, Any]] = deque(maxlen=max_deliveries)
+        self._records: deque[dict[str, Any]] = deque(earlier or (), maxlen=max_deliveries)
         self._records_lock = threading.Lock()
-        self._ids = itertools.count(1)
+        last_id = max((int(r.get("id") or 0) for r in self._records), default=0)
+        self._ids = itertools.count(last_id + 1)
+        self._persist = persist
         self._pending = 0
         self._cond = threading.Condition()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -293,3 +299,5 @@ class CallbackDispatcher:
         }
         with self._records_lock:
             self._records.append(record)
+        if self._persist is not None:
+            self._persist(record)

@@ -10,6 +10,8 @@ memory is rolled back by reloading the last committed state.
 from __future__ import annotations
 
 import hmac
+import json
+import logging
 import secrets
 import threading
 from collections.abc import Callable
@@ -35,6 +37,7 @@ from .tasks import RESERVATION_STATUSES, TASK_STATUSES, Tasks
 
 __all__ = ["ListPage", "SandboxOptions", "SandboxService"]
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 Tests = list[Callable[[Record], bool]]
 Records = list[Record]
@@ -108,6 +111,8 @@ class SandboxService:
             self._apply_reply,
             clock,
             max_deliveries=options.max_deliveries,
+            earlier=[json.loads(body) for body in store.load_deliveries(options.max_deliveries)],
+            persist=self._persist_delivery,
         )
 
     # credentials -----------------------------------------------------------------------------
@@ -550,6 +555,16 @@ class SandboxService:
 
     def _apply_reply(self, request: DeliveryRequest, parsed: ParsedReply | None) -> Applied:
         return self._run(lambda: self.tasks.apply_reply(request, parsed))
+
+    def _persist_delivery(self, record: dict[str, Any]) -> None:
+        """Keep a delivery record in the database, so the inspector survives a restart. A
+        failure here is logged and never disturbs the delivery itself."""
+        try:
+            body = json.dumps(record, default=str)
+            with self._lock:
+                self.store.add_delivery(int(record["id"]), body, self.options.max_deliveries)
+        except Exception:
+            log.exception("could not store callback delivery %s", record.get("id"))
 
     def reset(self) -> None:
         """Empty the database (credentials are kept) and the inspector."""

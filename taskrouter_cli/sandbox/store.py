@@ -36,6 +36,7 @@ DROP INDEX IF EXISTS records_kind;
 DROP INDEX IF EXISTS records_status;
 DROP INDEX IF EXISTS records_queue;
 DROP INDEX IF EXISTS records_worker;
+CREATE TABLE IF NOT EXISTS deliveries (id INTEGER PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     sid TEXT NOT NULL UNIQUE,
@@ -234,6 +235,28 @@ class SqliteStore:
         ).fetchone()
         return None if row is None else str(row[0])
 
+    # callback deliveries (the inspector) ---------------------------------------------------------
+    def add_delivery(self, delivery_id: int, body: str, keep: int) -> None:
+        """Store one delivery record and forget those more than ``keep`` deliveries old."""
+        self._conn.execute("BEGIN")
+        try:
+            self._conn.execute(
+                "INSERT OR REPLACE INTO deliveries (id, body) VALUES (?, ?)", (delivery_id, body)
+            )
+            if delivery_id % 64 == 0:
+                self._conn.execute("DELETE FROM deliveries WHERE id <= ?", (delivery_id - keep,))
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+
+    def load_deliveries(self, limit: int) -> list[str]:
+        """The newest ``limit`` delivery records, oldest first."""
+        rows = self._conn.execute(
+            "SELECT body FROM deliveries ORDER BY id DESC LIMIT ?", (limit,)
+        ).fetchall()
+        return [str(row[0]) for row in reversed(rows)]
+
     def count_events(self) -> int:
         return int(self._conn.execute("SELECT COUNT(*) FROM events").fetchone()[0])
 
@@ -243,6 +266,7 @@ class SqliteStore:
         self._conn.execute("BEGIN")
         self._conn.execute("DELETE FROM records")
         self._conn.execute("DELETE FROM events")
+        self._conn.execute("DELETE FROM deliveries")
         self._conn.execute("COMMIT")
 
     def close(self) -> None:
