@@ -15,8 +15,10 @@ friends (the token is refused), anything else ngrok reports.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -135,7 +137,9 @@ def open_tunnel(port: int, *, auth_token: str | None, host: str = "127.0.0.1") -
         raise TunnelCredentialsError("No ngrok auth token: --tunnel needs one", TOKEN_HINT)
     address = str(port) if host in ("0.0.0.0", "::", "", "127.0.0.1") else f"{host}:{port}"
     try:
-        tunnel = ngrok.connect(address, "http", pyngrok_config=config)
+        # pyngrok prints its download progress on stdout; keep stdout for data (serve --json).
+        with contextlib.redirect_stdout(sys.stderr):
+            tunnel = ngrok.connect(address, "http", pyngrok_config=config)
     except PyngrokError as exc:
         raise describe_error(exc) from None
     except OSError as exc:  # e.g. the agent binary exists but cannot be executed

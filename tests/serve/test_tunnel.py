@@ -177,3 +177,20 @@ def test_serve_tunnel_errors_exit_with_one_line(
     )
     assert result.exit_code == ExitCode.CREDENTIALS
     assert "No ngrok auth token" in result.stderr
+
+
+def test_pyngrok_download_progress_stays_off_stdout(
+    ngrok_calls: dict[str, list[Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    def downloading_then_failing(*args: Any, **kwargs: Any) -> None:
+        sys.stdout.write("Downloading ngrok ...\r")  # what pyngrok's installer prints
+        raise PyngrokNgrokInstallError("An error occurred while downloading ngrok")
+
+    monkeypatch.setattr(ngrok, "connect", downloading_then_failing)
+    env = {"TWILIO_ACCOUNT_SID": "AC" + "1" * 32, "TWILIO_AUTH_TOKEN": "x", "NGROK_AUTHTOKEN": "t"}
+    result = CliRunner().invoke(cli, ["serve", "--tunnel", "--port", "0", "--json"], env=env)
+    assert result.exit_code == ExitCode.NETWORK
+    assert "Downloading ngrok" not in result.stdout
+    assert "Downloading ngrok" in result.stderr
