@@ -32,6 +32,7 @@ from .resources import Resources
 from .seed import seed
 from .sids import is_sid
 from .state import Record, State, public
+from .statistics import MAX_BULK_QUEUES, Answers, Subjects
 from .store import EventQuery, SqliteStore
 from .tasks import RESERVATION_STATUSES, TASK_STATUSES, Tasks
 
@@ -106,6 +107,7 @@ class SandboxService:
         self.engine.rebuild()
         self.resources = Resources(self.core, self.engine)
         self.tasks = Tasks(self.core, self.engine, self.resources)
+        self.stats = Answers(self.core, self.engine, self.resources, store)
         self.dispatcher = CallbackDispatcher(
             lambda: self._auth_token,
             self._apply_reply,
@@ -533,6 +535,62 @@ class SandboxService:
             else None,
             page_size=size,
         )
+
+    # statistics ------------------------------------------------------------------------------
+    def statistics(
+        self,
+        target: str,
+        scope: dict[str, Any],
+        sid: str | None = None,
+        params: dict[str, Any] | None = None,
+        page_size: int | None = None,
+        page_token: str | None = None,
+    ) -> dict[str, Any] | ListPage:
+        """One statistics answer (see ``statistics.py``): ``target`` is ``<subject>.<view>``
+        (``workspace.realtime``, ``task_queue.cumulative``, ``workers.statistics``, …, as in
+        ``api/spec.py``'s ``STATISTICS_TARGETS``); ``sid`` the TaskQueue, Workflow or Worker;
+        ``params`` the snake_case query (``minutes``, ``start_date``, ``end_date``,
+        ``task_channel``, ``split_by_wait_time``, Worker and TaskQueue filters) or, for
+        ``task_queues.realtime``, ``task_queue_sids``. ``task_queues.statistics`` is a page."""
+        params = {k: v for k, v in (params or {}).items() if v is not None}
+        size = listing.page_size(page_size)
+
+        def work() -> dict[str, Any] | ListPage:
+            ws = self._ws(scope)
+            subject = target.split(".", 1)[0]
+            workers: Records = []
+            queues: Records = []
+            if subject == "workers":
+                keys = ("friendly_name", "task_queue_sid", "task_queue_name")
+                workers = self._select("worker", scope, {k: params[k] for k in keys if k in params})
+            elif target == "task_queues.statistics":
+                names = {k: params[k] for k in ("friendly_name",) if k in params}
+                queues = self._select("task_queue", scope, names)
+            elif target == "task_queues.realtime":
+                queues = self._bulk_queues(ws, params.get("task_queue_sids"))
+            answer = self.stats.answer(target, ws, sid, params, Subjects(workers, queues))
+            if isinstance(answer, list):
+                return listing.paginate(answer, size, page_token, lambda item: item)
+            return answer
+
+        return self._run(work)
+
+    def _bulk_queues(self, ws: str, sids: Any) -> Records:
+        if (
+            not isinstance(sids, list)
+            or not 1 <= len(sids) <= MAX_BULK_QUEUES
+            or not all(isinstance(s, str) for s in sids)
+        ):
+            raise bad_request(
+                f"TaskQueueSids must be a list of 1 to {MAX_BULK_QUEUES} TaskQueue SIDs"
+            )
+        queues = []
+        for sid in sids:
+            queue = self.state.get("task_queue", sid)
+            if queue is None or queue["workspace_sid"] != ws:
+                raise bad_request(f"TaskQueue {sid} is not a TaskQueue of Workspace {ws}")
+            queues.append(queue)
+        return queues
 
     # timers, callbacks, control --------------------------------------------------------------
     def tick(self) -> None:

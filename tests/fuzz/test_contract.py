@@ -141,6 +141,8 @@ def path_parameters(operation_id: str, sids: dict[str, str]) -> dict[str, str]:
         "WorkspaceSid": sids["workspace"],
         "TaskSid": sids["task"],
         "WorkerSid": sids["worker"],
+        "TaskQueueSid": sids["task_queue"],
+        "WorkflowSid": sids["workflow"],
     }
     values = {name: value for name, value in known.items() if name in names}
     if "Sid" in names and operation.kind is not None:

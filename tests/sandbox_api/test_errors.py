@@ -79,11 +79,9 @@ def test_method_not_allowed_405(sandbox: Any, raw: Raw) -> None:
     assert "PUT" in message
 
 
-def test_unimplemented_statistics_501(sandbox: Any, sdk_client: Any) -> None:
+def test_statistics_are_served_not_501(sandbox: Any, sdk_client: Any) -> None:
     ws = sdk_client.taskrouter.v1.workspaces(sandbox.workspace_sid)
-    error = sdk_error(lambda: ws.statistics().fetch())
-    assert error.status == 501
-    assert "does not implement FetchWorkspaceStatistics" in error.msg
+    assert ws.statistics().fetch().workspace_sid == sandbox.workspace_sid
 
 
 def test_unknown_parameter_400_names_it(sandbox: Any, raw: Raw) -> None:

@@ -6,7 +6,8 @@ Request flow for ``/v1/...`` (see :func:`handle_v1`):
 2. the path is matched against the spec's paths (literal segments win over ``{Sid}``) → else
    404/20404; a path SID that does not match its pattern → 404/20404 too (as TaskRouter does);
 3. the method must be one the spec lists for the path → else 405/20004 with ``Allow``;
-4. operations the sandbox does not implement (statistics) → 501 with a message saying so;
+4. operations the sandbox does not implement → 501 with a message saying so (none today);
+   the ``*Statistics`` operations go to ``statistics.py``;
 5. parameters (query for GET, form body for POST) are checked and coerced (``params.py``);
 6. the service is called; records are rendered with absolute ``url``/``links`` (``serialize.py``).
 
@@ -42,6 +43,7 @@ from taskrouter_cli.sandbox.api.responses import (
 )
 from taskrouter_cli.sandbox.api.serialize import render_list, render_record
 from taskrouter_cli.sandbox.api.spec import PAGING_PARAMS, Operation, load_spec
+from taskrouter_cli.sandbox.api.statistics import dispatch_statistics
 from taskrouter_cli.sandbox.errors import ApiError
 
 log = logging.getLogger("taskrouter_cli.sandbox.api")
@@ -131,6 +133,8 @@ async def handle_v1(request: web.Request) -> web.StreamResponse:
             f"The sandbox does not implement {operation.operation_id} "
             f"({operation.method} {operation.path}); use a live TaskRouter account for it",
         )
+    if operation.statistics is not None:
+        return await dispatch_statistics(request, operation, values)
     return await dispatch(request, operation, values)
 
 

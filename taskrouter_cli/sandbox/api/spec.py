@@ -9,8 +9,9 @@ returns plain dataclasses that ``routes.py`` and ``params.py`` use.
 Derived per operation:
 
 * ``kind``: the service resource kind, from the response schema's component name
-  (``taskrouter.v1.workspace.task`` → ``task``); statistics operations have no kind and are
-  answered "not implemented" (see :data:`IMPLEMENTED_KINDS`).
+  (``taskrouter.v1.workspace.task`` → ``task``); statistics operations have no kind.
+* ``statistics``: for the ``*Statistics`` operations, the service's statistics target
+  (``task_queue.cumulative``, see :data:`STATISTICS_TARGETS`); their action is ``statistics``.
 * ``action``: list / create / fetch / update / delete, from ``x-twilio.pathType`` + method.
 * scope: the path parameters that select the parent (``WorkspaceSid`` → ``workspace_sid``); the
   instance SID is the path's ``Sid`` (``/v1/Workspaces/{Sid}`` has no parent scope).
@@ -31,7 +32,26 @@ from taskrouter_cli.sandbox.service import KINDS
 SPEC_FILE = "twilio_taskrouter_v1.json"
 
 IMPLEMENTED_KINDS = frozenset(KINDS)
-"""The resource kinds the service serves (statistics are not among them)."""
+"""The resource kinds the service serves."""
+
+STATISTICS_TARGETS = {
+    "FetchWorkspaceStatistics": "workspace.statistics",
+    "FetchWorkspaceRealTimeStatistics": "workspace.realtime",
+    "FetchWorkspaceCumulativeStatistics": "workspace.cumulative",
+    "FetchTaskQueueStatistics": "task_queue.statistics",
+    "FetchTaskQueueRealTimeStatistics": "task_queue.realtime",
+    "FetchTaskQueueCumulativeStatistics": "task_queue.cumulative",
+    "ListTaskQueuesStatistics": "task_queues.statistics",
+    "CreateTaskQueueBulkRealTimeStatistics": "task_queues.realtime",
+    "FetchWorkerStatistics": "workers.statistics",
+    "FetchWorkersRealTimeStatistics": "workers.realtime",
+    "FetchWorkersCumulativeStatistics": "workers.cumulative",
+    "FetchWorkerInstanceStatistics": "worker.statistics",
+    "FetchWorkflowStatistics": "workflow.statistics",
+    "FetchWorkflowRealTimeStatistics": "workflow.realtime",
+    "FetchWorkflowCumulativeStatistics": "workflow.cumulative",
+}
+"""Statistics operation id → the target ``SandboxService.statistics`` computes."""
 
 _COMPONENT_KINDS = {
     "taskrouter.v1.workspace": "workspace",
@@ -109,10 +129,12 @@ class Operation:
     path_patterns: dict[str, str | None]
     """Path parameter name → its SID pattern (None when the spec types it as a free string)."""
     response_schema: dict[str, Any]
+    statistics: str | None = None
+    """The statistics target of a ``*Statistics`` operation (None for the others)."""
 
     @property
     def implemented(self) -> bool:
-        return self.kind in IMPLEMENTED_KINDS
+        return self.kind in IMPLEMENTED_KINDS or self.statistics is not None
 
     @property
     def has_body(self) -> bool:
@@ -273,11 +295,12 @@ def _build_operation(
     if kind is None and method == "DELETE":
         kind = _delete_kind(raw, path_item)
     path_type = path_item.get("x-twilio", {}).get("pathType", "")
+    statistics = STATISTICS_TARGETS.get(operation_id)
     return Operation(
         operation_id=operation_id,
         method=method,
         path=path,
-        action=_action(path_type, method, kind, list_key),
+        action="statistics" if statistics else _action(path_type, method, kind, list_key),
         kind=kind,
         list_key=list_key,
         success_status=int(status_text),
@@ -285,6 +308,7 @@ def _build_operation(
         headers=headers,
         path_patterns=path_patterns,
         response_schema=response_schema,
+        statistics=statistics,
     )
 
 
