@@ -11,7 +11,13 @@ from __future__ import annotations
 
 import sys
 
-from taskrouter_cli.sandbox.api.spec import Operation, load_spec
+from taskrouter_cli.sandbox.api.spec import STATISTICS_TARGETS, Operation, load_spec
+
+STATISTICS_NOTE = (
+    "computed from current state and stored Events; approximated: waits in whole seconds "
+    "from Task creation, activity durations count stays that ended in the window, "
+    "TaskChannel does not narrow Worker counts, no 30-day history limit"
+)
 
 PARTIAL = {
     "UpdateTaskReservation": (
@@ -23,6 +29,14 @@ PARTIAL = {
     ),
     "ListTask": "HasAddons filters on an always-empty addons field",
     "CreateTask": "no add-ons",
+    **dict.fromkeys(
+        (op for op in STATISTICS_TARGETS if op != "CreateTaskQueueBulkRealTimeStatistics"),
+        STATISTICS_NOTE,
+    ),
+    "CreateTaskQueueBulkRealTimeStatistics": (
+        'JSON body {"TaskQueueSids": [...]} (key unconfirmed; task_queue_sids and form '
+        "TaskQueueSids also accepted); " + STATISTICS_NOTE
+    ),
 }
 """Operation id → what differs from TaskRouter."""
 
