@@ -82,24 +82,14 @@ class SandboxService:
         self.clock = clock
         self.options = options
         self._lock = threading.RLock()
-        stored_sid = store.get_meta("account_sid")
-        stored_token = store.get_meta("auth_token")
-        if stored_sid is None or stored_token is None:
-            stored_sid = "AC" + secrets.token_hex(16)
-            stored_token = secrets.token_hex(16)
-            store.set_meta("account_sid", stored_sid)
-            store.set_meta("auth_token", stored_token)
+        # Credentials are generated once per database; setdefault keeps two processes opening a
+        # new database at once (`trcli sandbox &` then `trcli sandbox env`) in agreement.
+        stored_sid = store.setdefault_meta("account_sid", "AC" + secrets.token_hex(16))
+        stored_token = store.setdefault_meta("auth_token", secrets.token_hex(16))
         self._account_sid = options.account_sid or stored_sid
         self._auth_token = options.auth_token or stored_token
-        api_key_sid = store.get_meta("api_key_sid")
-        api_key_secret = store.get_meta("api_key_secret")
-        if api_key_sid is None or api_key_secret is None:
-            api_key_sid = "SK" + secrets.token_hex(16)
-            api_key_secret = secrets.token_hex(16)
-            store.set_meta("api_key_sid", api_key_sid)
-            store.set_meta("api_key_secret", api_key_secret)
-        self._api_key_sid = api_key_sid
-        self._api_key_secret = api_key_secret
+        self._api_key_sid = store.setdefault_meta("api_key_sid", "SK" + secrets.token_hex(16))
+        self._api_key_secret = store.setdefault_meta("api_key_secret", secrets.token_hex(16))
         self.state = State(store)
         self.state.load()
         self.core = Core(self.state, clock, options, self._account_sid)

@@ -108,3 +108,19 @@ def test_a_failed_operation_leaves_no_trace(
     else:
         raise AssertionError("a JSON array is not valid task attributes")
     assert service.list("task", qs["scope"]).records == before
+
+
+def test_the_first_credentials_written_win(tmp_path: Path) -> None:
+    # `trcli sandbox &` then `trcli sandbox env` right away: two processes may both find a new
+    # database without credentials and generate some. Whatever the interleaving, the first
+    # value stored must be the one both use (a second writer must not replace it).
+    path = tmp_path / "sandbox.db"
+    first, second = SqliteStore(path), SqliteStore(path)
+    try:
+        assert first.setdefault_meta("auth_token", "generated-by-first") == "generated-by-first"
+        assert second.setdefault_meta("auth_token", "generated-by-second") == "generated-by-first"
+        service = SandboxService(second, FakeClock())
+        assert service.auth_token == "generated-by-first"
+    finally:
+        first.close()
+        second.close()
