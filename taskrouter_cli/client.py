@@ -76,7 +76,7 @@ def make_client(settings: Settings) -> Client:
     return client
 
 
-def describe_twilio_error(exc: Any) -> TrcliError:
+def describe_twilio_error(exc: Any, settings: Settings | None = None) -> TrcliError:
     """Turn a TwilioRestException into a one-line TrcliError with the code and docs link."""
     status = getattr(exc, "status", None)
     code = getattr(exc, "code", None)
@@ -94,6 +94,14 @@ def describe_twilio_error(exc: Any) -> TrcliError:
     where = f" ({method} {uri})" if method and uri else ""
     link = DOCS_ERROR_URL.format(code=code) if code else None
     text = f"Twilio {code}: {message}{where}" if code else f"HTTP {status}: {message}{where}"
+    if status in (401, 403) and settings is not None and settings.uses_api_url_override:
+        return CredentialsError(
+            text,
+            f"The API at {settings.api_url} does not know these credentials: a sandbox there may "
+            "be using another database. Use the export lines it printed when it started, or "
+            "'trcli sandbox env --db FILE' for its database file"
+            + (f"; see {link}" if link else ""),
+        )
     if status in (401, 403):
         return CredentialsError(
             text,
@@ -165,10 +173,10 @@ def translate_exception(exc: BaseException, settings: Settings | None = None) ->
     if isinstance(exc, TrcliError):
         return exc
     if is_twilio_error(exc):
-        return describe_twilio_error(exc)
+        return describe_twilio_error(exc, settings)
     page_response = _failed_page_response(exc)
     if page_response is not None:
-        return describe_twilio_error(_PageError(page_response))
+        return describe_twilio_error(_PageError(page_response), settings)
     if is_network_error(exc):
         return describe_network_error(exc, settings)
     return None

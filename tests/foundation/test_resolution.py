@@ -68,6 +68,7 @@ def test_rejected_credentials_on_a_list_call_exit_3(sandbox: Any) -> None:
     assert outcome.exit_code == 3, outcome.stderr
     assert outcome.stderr.startswith("Error: Twilio 20003: Authenticate")
     assert "https://www.twilio.com/docs/errors/20003" in outcome.stderr
+    assert f"The API at {sandbox.base_url} does not know these credentials" in outcome.stderr
     assert "Traceback" not in outcome.stderr
     assert len(outcome.stderr.strip().splitlines()) == 1
 
