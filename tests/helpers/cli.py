@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -35,3 +36,15 @@ def invoke(args: list[str], env: dict[str, str], stdin: str | None = None) -> Ou
     env = {"COLUMNS": "200", **env}
     result = CliRunner().invoke(cli, args, env=env, input=stdin, catch_exceptions=False)
     return Outcome(result.exit_code, result.stdout, result.stderr)
+
+
+def wait_status(trcli: Trcli, task_sid: str, wanted: str, timeout: float = 5.0) -> None:
+    """Bounded poll until the Task reaches ``wanted`` (routing runs after the API answers)."""
+    deadline = time.monotonic() + timeout
+    status = None
+    while time.monotonic() < deadline:
+        status = trcli("task", "show", task_sid, "--json").ok().json()["assignment_status"]
+        if status == wanted:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"task {task_sid} is {status}, expected {wanted}")

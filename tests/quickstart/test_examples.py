@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -15,21 +14,11 @@ from typing import Any
 
 import pytest
 
+from tests.helpers.cli import wait_status
 from tests.quickstart.conftest import Trcli
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 WORKFLOW = "Incoming Customer Care Requests"
-
-
-def wait_status(trcli: Trcli, task_sid: str, wanted: str, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    status = None
-    while time.monotonic() < deadline:
-        status = trcli("task", "show", task_sid, "--json").ok().json()["assignment_status"]
-        if status == wanted:
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"task {task_sid} is {status}, expected {wanted}")
 
 
 def test_attributes_file_routes_to_the_spanish_queue(trcli: Trcli) -> None:

@@ -8,27 +8,15 @@ from __future__ import annotations
 
 import json
 import shlex
-import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from tests.helpers.cli import wait_status
 from tests.quickstart.conftest import Trcli
 
 SPANISH = '{"selected_language": "es"}'
-
-
-def wait_status(trcli: Trcli, task_sid: str, wanted: str, timeout: float = 5.0) -> None:
-    """Bounded poll: routing runs after the API answers."""
-    deadline = time.monotonic() + timeout
-    status = None
-    while time.monotonic() < deadline:
-        status = trcli("task", "show", task_sid, "--json").ok().json()["assignment_status"]
-        if status == wanted:
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"task {task_sid} is {status}, expected {wanted}")
 
 
 @pytest.fixture
