@@ -30,7 +30,7 @@ from .options import SandboxOptions
 from .replies import ParsedReply
 from .resources import Resources
 from .seed import seed
-from .sids import is_sid
+from .sids import PREFIXES, is_sid
 from .state import Record, State, public
 from .statistics import MAX_BULK_QUEUES, Answers, Subjects
 from .store import EventQuery, SqliteStore
@@ -56,14 +56,10 @@ KINDS = (
     "event",
 )
 _PREFIX = {
-    "workspace": "WS",
-    "activity": "WA",
-    "worker": "WK",
-    "task_queue": "WQ",
-    "workflow": "WW",
-    "task": "WT",
-    "reservation": "WR",
-    "event": "EV",
+    kind: prefix
+    for kind, prefix in PREFIXES.items()
+    # channel paths also accept a unique_name (``default``, ``voice``), so no prefix check there
+    if kind not in ("task_channel", "worker_channel")
 }
 
 
