@@ -1,4 +1,4 @@
-"""Help text and the README command reference."""
+"""Help text and the generated command reference (docs/cli-reference.md)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from pathlib import Path
 import click
 import pytest
 
+from scripts.cli_reference import END, START, main, render, walk
+from scripts.doc_sections import replace_section
 from taskrouter_cli.cli import cli
-from taskrouter_cli.cli.reference import END, START, main, render, replace_section, walk
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+REFERENCE = Path(__file__).resolve().parents[2] / "docs" / "cli-reference.md"
 GROUPS = ("task", "reservation", "workflow", "worker", "activity", "queue", "workspace", "events")
 
 
@@ -32,7 +33,7 @@ def test_every_resource_group_is_registered() -> None:
 def test_importing_the_commands_loads_no_heavy_module() -> None:
     modules = ", ".join(f"taskrouter_cli.cli.{name}" for name in GROUPS)
     code = (
-        f"import sys, taskrouter_cli.cli, {modules}, taskrouter_cli.cli.reference; "
+        f"import sys, taskrouter_cli.cli, {modules}; "
         "print(sorted(m for m in ('twilio', 'rich', 'aiohttp', 'pyngrok') if m in sys.modules))"
     )
     out = subprocess.run(
@@ -59,12 +60,13 @@ def test_replace_section_and_check(tmp_path: Path) -> None:
         text.startswith("intro\n") and text.endswith(f"{END}\noutro\n") and "STALE-TEXT" not in text
     )
     with pytest.raises(ValueError):
-        replace_section("no markers", "x")
+        replace_section("no markers", "x", START, END)
 
 
-def test_readme_reference_is_current() -> None:
-    assert main(["--check", str(README)]) == 0, (
-        "README.md is stale: run python -m taskrouter_cli.cli.reference --write README.md"
+def test_docs_reference_is_current() -> None:
+    assert main(["--check", str(REFERENCE)]) == 0, (
+        "docs/cli-reference.md is stale: run "
+        "python -m scripts.cli_reference --write docs/cli-reference.md"
     )
 
 

@@ -1,16 +1,16 @@
 """The sandbox's fidelity table: every spec operation marked supported / partial / not supported.
 
 Generated from the spec (so a new spec operation shows up as "not supported" until routed) plus
-the notes below for operations that are served with known differences from TaskRouter. Print it
-with ``python -m taskrouter_cli.sandbox.api.fidelity`` (Markdown); ``--write README.md`` /
-``--check README.md`` replace or check the README section between ``<!-- fidelity:start -->``
-and ``<!-- fidelity:end -->``.
+the notes below for operations that are served with known differences from TaskRouter.
+``python -m scripts.sandbox_fidelity --write docs/sandbox-fidelity.md`` (or ``--check``) replaces
+or checks the section between ``<!-- fidelity:start -->`` and ``<!-- fidelity:end -->``.
 """
 
 from __future__ import annotations
 
 import sys
 
+from scripts.doc_sections import run
 from taskrouter_cli.sandbox.api.spec import STATISTICS_TARGETS, Operation, load_spec
 
 STATISTICS_NOTE = (
@@ -73,31 +73,14 @@ END = "<!-- fidelity:end -->"
 
 
 def main(argv: list[str] | None = None) -> int:
-    from pathlib import Path
-
-    from taskrouter_cli.cli.reference import replace_section
-
-    args = sys.argv[1:] if argv is None else argv
-    if not args:
-        print(markdown())
-        return 0
-    if len(args) != 2 or args[0] not in ("--check", "--write"):
-        print("usage: python -m taskrouter_cli.sandbox.api.fidelity [--check|--write README.md]")
-        return 2
-    mode, path = args[0], Path(args[1])
-    document = path.read_text(encoding="utf-8")
-    updated = replace_section(document, markdown(), START, END)
-    if mode == "--write":
-        path.write_text(updated, encoding="utf-8")
-        return 0
-    if updated != document:
-        print(
-            f"{path}: the sandbox fidelity table is stale; run "
-            f"'python -m taskrouter_cli.sandbox.api.fidelity --write {path}'",
-            file=sys.stderr,
-        )
-        return 1
-    return 0
+    return run(
+        sys.argv[1:] if argv is None else argv,
+        module="scripts.sandbox_fidelity",
+        what="sandbox fidelity table",
+        render=markdown,
+        start_marker=START,
+        end_marker=END,
+    )
 
 
 if __name__ == "__main__":

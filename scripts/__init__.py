@@ -1,0 +1,1 @@
+"""Maintainer scripts: the generators of the reference sections in docs/ (not part of trcli)."""
