@@ -21,6 +21,8 @@ class ExitCode(IntEnum):
     """The API answered with an error (HTTP 4xx other than 401/403, or 5xx)."""
     NETWORK = 5
     """The API (or sandbox, or tunnel) could not be reached."""
+    CHECK_FAILED = 6
+    """A check failed or ran out of time: doctor, a tutorial stage, ``--wait``, a lint."""
     INTERRUPTED = 130
     """Stopped with Ctrl-C."""
 
@@ -76,6 +78,12 @@ class ApiError(TrcliError):
 
 class NetworkError(TrcliError):
     exit_code = ExitCode.NETWORK
+
+
+class CheckFailed(TrcliError):
+    """A check that did not pass, or a wait that timed out (exit 6, not 1: not a bug)."""
+
+    exit_code = ExitCode.CHECK_FAILED
 
 
 class NotFoundError(UsageError):

@@ -5,12 +5,11 @@ from __future__ import annotations
 import click
 
 from taskrouter_cli.cli.context import AppContext, json_option, pass_app, workspace_option
+from taskrouter_cli.cli.conventions import confirm_destructive, yes_option
 from taskrouter_cli.cli.resource_common import (
-    confirm_deletion,
     note,
     show_list,
     show_one,
-    yes_option,
 )
 
 COLUMNS = [("SID", "sid"), ("Name", "friendly_name"), ("Available", "available")]
@@ -85,6 +84,6 @@ def activity_delete(app: AppContext, name: str, yes: bool) -> None:
     from taskrouter_cli.resolve import ACTIVITY
 
     found = app.resolver.in_workspace(ACTIVITY, app.workspace_sid, name)
-    confirm_deletion(f"Activity {found.friendly_name} ({found.sid})", yes)
+    confirm_destructive(f"Delete Activity {found.friendly_name} ({found.sid})", yes=yes)
     app.workspace_api.activities(found.sid).delete()
     note(f"Deleted Activity {found.friendly_name} ({found.sid})")

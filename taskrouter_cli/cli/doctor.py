@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from taskrouter_cli.cli.context import AppContext, json_option, pass_app, workspace_option
-from taskrouter_cli.errors import ExitCode
+from taskrouter_cli.cli.conventions import exit_check_failed
 
 STATUS_STYLE = {"ok": "green", "warn": "yellow", "fail": "red", "skip": "dim"}
 
@@ -19,7 +19,7 @@ def doctor(app: AppContext, as_json: bool) -> None:
     configuration and assignment callback URL (set, https on live Twilio, reachable; a running
     'trcli serve' gets a signed test callback), and the workers' availability.
 
-    Each check is ok, warn or fail, with the command that fixes it. Exits 1 when any check
+    Each check is ok, warn or fail, with the command that fixes it. Exits 6 when any check
     fails.
 
     \b
@@ -57,4 +57,4 @@ def doctor(app: AppContext, as_json: bool) -> None:
         else:
             output.success(summary)
     if report.failed:
-        raise click.exceptions.Exit(int(ExitCode.ERROR))
+        exit_check_failed()

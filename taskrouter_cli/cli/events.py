@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from taskrouter_cli.cli.context import AppContext, json_option, pass_app, workspace_option
+from taskrouter_cli.cli.conventions import exit_interrupted
 from taskrouter_cli.cli.resource_common import note, show_list, sid_argument
 
 COLUMNS = [
@@ -128,7 +129,7 @@ def events_tail(
 ) -> None:
     """Follow new Events as they happen (one line each; with --json one JSON object per line).
 
-    Ctrl-C stops following and exits 0: that is the normal way to end it.
+    Ctrl-C stops following (exit 130, like every command stopped with Ctrl-C).
 
     \b
     Example:
@@ -159,6 +160,5 @@ def events_tail(
             **filters,
         )
     except KeyboardInterrupt:
-        note("Stopped.")
-        return
+        exit_interrupted("Stopped.")
     note(f"Stopped after {timeout:g} s; {count} event(s).")

@@ -61,6 +61,7 @@ def render(result: Any) -> None:
         console.print(
             f"  {_mark(item.matched)} filter {item.index + 1} '{e(item.name)}': "
             f"{e(item.expression)} → {e(queue)}"
+            + (f"  [dim](no match: {e(item.why_not)})[/dim]" if item.why_not else "")
         )
         for comparison, value in item.trace if len(item.trace) > 1 else ():
             console.print(f"      {_mark(value)} {e(comparison)}")

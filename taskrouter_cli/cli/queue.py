@@ -7,12 +7,11 @@ from typing import Any
 import click
 
 from taskrouter_cli.cli.context import AppContext, json_option, pass_app, workspace_option
+from taskrouter_cli.cli.conventions import confirm_destructive, yes_option
 from taskrouter_cli.cli.resource_common import (
-    confirm_deletion,
     note,
     show_list,
     show_one,
-    yes_option,
 )
 
 COLUMNS = [
@@ -262,6 +261,6 @@ def queue_delete(app: AppContext, name: str, yes: bool) -> None:
       trcli queue delete "Old Queue" --yes
     """
     found = _resolve(app, name)
-    confirm_deletion(f"TaskQueue {found.friendly_name} ({found.sid})", yes)
+    confirm_destructive(f"Delete TaskQueue {found.friendly_name} ({found.sid})", yes=yes)
     app.workspace_api.task_queues(found.sid).delete()
     note(f"Deleted TaskQueue {found.friendly_name} ({found.sid})")

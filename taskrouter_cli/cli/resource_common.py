@@ -1,15 +1,13 @@
 """Helpers shared by the resource command groups (task, worker, queue, ...): printing one
-resource or a list, confirmations, SID arguments. Light: click and our own modules only."""
+resource or a list, SID arguments. Light: click and our own modules only."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import click
 
-from taskrouter_cli.errors import UsageError
 from taskrouter_cli.resolve import check_sid
 
 Column = tuple[str, str]
@@ -51,20 +49,6 @@ def show_list(
 def note(message: str) -> None:
     """A line for people on stderr (never mixed into --json output)."""
     click.echo(message, err=True)
-
-
-def confirm_deletion(what: str, yes: bool) -> None:
-    """Go on with ``--yes``; ask when stdin is a terminal; otherwise refuse (exit 2)."""
-    if yes:
-        return
-    if sys.stdin is not None and sys.stdin.isatty():
-        click.confirm(f"Delete {what}?", abort=True, err=True)
-        return
-    raise UsageError(f"Not deleting {what} without confirmation", "Pass --yes")
-
-
-def yes_option(function: Any) -> Any:
-    return click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")(function)
 
 
 def sid_argument(value: str, label: str) -> str:

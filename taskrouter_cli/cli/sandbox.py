@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +22,7 @@ from typing import Any
 
 import click
 
+from taskrouter_cli.cli.conventions import confirm_destructive, exit_interrupted, yes_option
 from taskrouter_cli.errors import ApiError, NetworkError, UsageError
 
 DEFAULT_HOST = "127.0.0.1"
@@ -219,10 +221,12 @@ def _serve(service: Any, host: str, port: int, target: str, port_file: Path | No
         info("Press Ctrl-C to stop.")
 
     try:
-        run_foreground(service, host, port, on_ready=ready)
+        stopped_by = run_foreground(service, host, port, on_ready=ready)
     except ServerStartError as exc:
         raise UsageError(str(exc)) from None
     info("Sandbox stopped.")
+    if stopped_by == signal.SIGINT:
+        exit_interrupted(None)
 
 
 def _base_url_option(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -279,8 +283,10 @@ def sandbox_env(db: Path | None, host: str, port: int, api_key: bool) -> None:
 )
 @_base_url_option
 @click.option("--seed", is_flag=True, help="Create the quickstart workspace again afterwards.")
-def sandbox_reset(db: Path | None, url: str | None, seed: bool) -> None:
-    """Empty a sandbox database (credentials are kept).
+@yes_option
+def sandbox_reset(db: Path | None, url: str | None, seed: bool, yes: bool) -> None:
+    """Empty a sandbox database (credentials are kept). Asks first on a terminal; otherwise
+    needs --yes.
 
     \b
     Without --url the database file is reset directly: stop a sandbox running on it first.
@@ -288,17 +294,18 @@ def sandbox_reset(db: Path | None, url: str | None, seed: bool) -> None:
 
     \b
     Example:
-      trcli sandbox reset --url http://127.0.0.1:4010
+      trcli sandbox reset --url http://127.0.0.1:4010 --yes
     """
     from taskrouter_cli.output import success
 
+    if url is not None and db is not None:
+        raise UsageError("--db and --url cannot be used together", "Pick one")
+    target = url if url is not None else _db_target(db, False)
+    confirm_destructive(f"Delete everything in the sandbox at {target}", yes=yes)
     if url is not None:
-        if db is not None:
-            raise UsageError("--db and --url cannot be used together", "Pick one")
         _control_request(url.rstrip("/") + "/sandbox/reset", data={"seed": str(seed).lower()})
         success(f"Sandbox at {url} reset" + (" and seeded" if seed else ""))
         return
-    target = _db_target(db, False)
     service = _open_service(target)
     try:
         service.reset()

@@ -13,6 +13,7 @@ import click
 
 from taskrouter_cli.callbacks.instructions import INSTRUCTIONS, RECORD_VALUES
 from taskrouter_cli.cli.context import AppContext, json_option, pass_app, workspace_option
+from taskrouter_cli.cli.conventions import exit_interrupted
 from taskrouter_cli.errors import CredentialsError, UsageError
 
 _MARKUP = re.compile(r"\[/?(?:bold|yellow|red|green|dim)\]")
@@ -175,13 +176,18 @@ def validation_token(app: AppContext, options: ServeOptions) -> tuple[str | None
     return None, f"[yellow]off: {why.lower()[0]}{why[1:]} (set TWILIO_AUTH_TOKEN)[/yellow]"
 
 
-def install_stop_handlers(stop: threading.Event) -> dict[int, Any]:
-    """SIGINT and SIGTERM set ``stop`` (main thread only); returns the previous handlers."""
+def install_stop_handlers(
+    stop: threading.Event, received: list[int] | None = None
+) -> dict[int, Any]:
+    """SIGINT and SIGTERM set ``stop`` (main thread only) and are appended to ``received``;
+    returns the previous handlers."""
     if threading.current_thread() is not threading.main_thread():
         return {}
     previous: dict[int, Any] = {}
 
     def handler(signum: int, frame: Any) -> None:
+        if received is not None:
+            received.append(signum)
         stop.set()
 
     for number in (signal.SIGINT, signal.SIGTERM):
@@ -281,7 +287,8 @@ def run(app: AppContext, options: ServeOptions) -> None:
         workflow = app.resolver.in_workspace(WORKFLOW, app.workspace_sid, options.point)
 
     stop = threading.Event()
-    previous_handlers = install_stop_handlers(stop)
+    received: list[int] = []
+    previous_handlers = install_stop_handlers(stop, received)
     log_path = callback_log_path()
     recorder = CallbackRecorder(log_path, live="json" if options.as_json else "rich")
     config = ServerConfig(
@@ -368,3 +375,5 @@ def run(app: AppContext, options: ServeOptions) -> None:
         server.stop()
         restore_handlers(previous_handlers)
     _say(options, f"Stopped after {recorder.count} callback(s).")
+    if signal.SIGINT in received:
+        exit_interrupted(None)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import click
 
 from taskrouter_cli.cli.context import AppContext, json_option, pass_app
+from taskrouter_cli.cli.conventions import confirm_destructive, yes_option
 
 RESULT_STYLE = {
     "created": "green",
@@ -30,7 +30,7 @@ RESULT_STYLE = {
     is_flag=True,
     help="Delete the workspace (and every worker, queue, workflow and task in it).",
 )
-@click.option("--yes", "-y", is_flag=True, help="Do not ask before --teardown.")
+@yes_option
 @json_option
 @pass_app
 def setup(
@@ -64,12 +64,9 @@ def setup(
     v1 = app.client.taskrouter.v1
     where = "the sandbox" if app.settings.uses_api_url_override else "your Twilio account"
     if teardown:
-        if not yes and sys.stdin.isatty() and not app.settings.uses_api_url_override:
-            click.confirm(
-                f"Delete workspace '{spec.name}' and everything in it from {where}?",
-                abort=True,
-                err=True,
-            )
+        confirm_destructive(
+            f"Delete workspace '{spec.name}' and everything in it from {where}", yes=yes
+        )
         report = remove(v1, spec.name)
     else:
         if not as_json:

@@ -9,14 +9,13 @@ from typing import Any
 import click
 
 from taskrouter_cli.cli.context import AppContext, json_option, pass_app, workspace_option
+from taskrouter_cli.cli.conventions import confirm_destructive, exit_interrupted, yes_option
 from taskrouter_cli.cli.resource_common import (
     attributes_text,
-    confirm_deletion,
     note,
     show_list,
     show_one,
     sid_argument,
-    yes_option,
 )
 from taskrouter_cli.statuses import TASK_STATUSES
 
@@ -93,7 +92,7 @@ def task() -> None:
     default=60.0,
     show_default=True,
     metavar="SECONDS",
-    help="How long --wait waits (exit 1 when the Task is still pending then).",
+    help="How long --wait waits (exit 6 when the Task is still pending then, or canceled).",
 )
 @workspace_option
 @json_option
@@ -124,6 +123,7 @@ def task_create(
         Stage,
         choose_workflow_sid,
         create_task,
+        unroutable_reason,
         wait_for_task,
     )
 
@@ -140,6 +140,10 @@ def task_create(
     )
     if not wait:
         show_one(created, as_json=as_json, fields=TASK_FIELDS, title=f"Task {created.sid}")
+        problem = unroutable_reason(app.workspace_api, created)
+        if problem:
+            note(f"Warning: Task {created.sid} will not be routed: {problem}.")
+            note(f"See why: trcli explain {created.sid}")
         return
     note(f"Created Task {created.sid}; waiting up to {wait_timeout:g} s for routing")
 
@@ -318,7 +322,7 @@ def task_delete(app: AppContext, task_sid: str, yes: bool) -> None:
     """
     sid = sid_argument(task_sid, "Task")
     workspace = app.workspace_api
-    confirm_deletion(f"Task {sid}", yes)
+    confirm_destructive(f"Delete Task {sid}", yes=yes)
     workspace.tasks(sid).delete()
     note(f"Deleted Task {sid}")
 
@@ -345,7 +349,7 @@ def task_watch(app: AppContext, task_sid: str, timeout: float | None, interval: 
     """Watch a Task, its reservations and its worker until it is canceled or completed.
 
     On a terminal this is a live view; otherwise each change is printed as a line. Ctrl-C
-    stops watching (exit 0).
+    stops watching (exit 130).
 
     \b
     Example:
@@ -362,8 +366,7 @@ def task_watch(app: AppContext, task_sid: str, timeout: float | None, interval: 
         else:
             last = _watch_lines(workspace, sid, poller)
     except KeyboardInterrupt:
-        note("Stopped watching.")
-        return
+        exit_interrupted("Stopped watching.")
     if not last.final:
         note(f"Stopped watching after {poller.elapsed:.1f} s; the task is {last.status}.")
 

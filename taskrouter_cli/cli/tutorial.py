@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from taskrouter_cli.cli.context import AppContext, json_option, pass_app
+from taskrouter_cli.cli.conventions import exit_check_failed
 from taskrouter_cli.errors import ExitCode
 
 
@@ -20,13 +21,13 @@ from taskrouter_cli.errors import ExitCode
     "--sandbox",
     "mode",
     flag_value="sandbox",
-    help="Run against a fresh in-process sandbox (default without Twilio credentials).",
+    help="Run against a fresh in-process sandbox (the default).",
 )
 @click.option(
     "--live",
     "mode",
     flag_value="live",
-    help="Run against the configured account (default when credentials are configured).",
+    help="Run against the configured account (or TaskRouter at --api-url) instead.",
 )
 @click.option("--stage", type=click.IntRange(1, 7), metavar="N", help="Run only stage N (1-7).")
 @click.option("--yes", "-y", is_flag=True, help="Do not pause between stages (--live).")
@@ -54,10 +55,10 @@ def tutorial(
     REST API, then accept through the callback instruction.
 
     Each stage explains itself, shows the exact trcli command (replay it by hand), its result
-    and the task's timeline, and the run ends with a summary. Without credentials (or with
-    --sandbox) everything runs against an in-process sandbox on 127.0.0.1 in a few seconds;
+    and the task's timeline, and the run ends with a summary. It runs offline, against an
+    in-process sandbox on 127.0.0.1, in a few seconds, whatever credentials are configured;
     --live uses your account (and an ngrok tunnel), pauses between stages unless --yes, and
-    removes what it created. Exits 1 when a stage fails.
+    removes what it created. Exits 6 when a stage fails.
 
     \b
     Examples:
@@ -68,9 +69,7 @@ def tutorial(
     from taskrouter_cli import output
     from taskrouter_cli.quickstart.tutorial import STAGES, Tutorial
 
-    settings = app.settings
-    if mode is None:
-        mode = "live" if settings.has_credentials else "sandbox"
+    mode = mode or "sandbox"
     printer: Any = JsonPrinter() if as_json else RichPrinter()
     started = time.monotonic()
     with _target(app, mode, public_url, port) as (env, describe):
@@ -98,7 +97,7 @@ def tutorial(
     else:
         _summary(outcomes, elapsed, notes, len(STAGES))
     if failed:
-        raise click.exceptions.Exit(int(ExitCode.ERROR))
+        exit_check_failed()
 
 
 def _confirm_next(info: Any) -> None:

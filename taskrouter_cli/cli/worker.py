@@ -7,13 +7,12 @@ from typing import Any
 import click
 
 from taskrouter_cli.cli.context import AppContext, json_option, pass_app, workspace_option
+from taskrouter_cli.cli.conventions import confirm_destructive, yes_option
 from taskrouter_cli.cli.resource_common import (
     attributes_text,
-    confirm_deletion,
     note,
     show_list,
     show_one,
-    yes_option,
 )
 
 COLUMNS = [
@@ -180,7 +179,7 @@ def worker_delete(app: AppContext, name: str, yes: bool) -> None:
       trcli worker delete Bob --yes
     """
     found = _resolve(app, name)
-    confirm_deletion(f"Worker {found.friendly_name} ({found.sid})", yes)
+    confirm_destructive(f"Delete Worker {found.friendly_name} ({found.sid})", yes=yes)
     app.workspace_api.workers(found.sid).delete()
     note(f"Deleted Worker {found.friendly_name} ({found.sid})")
 

@@ -7,12 +7,11 @@ from typing import Any
 import click
 
 from taskrouter_cli.cli.context import AppContext, json_option, pass_app, workspace_option
+from taskrouter_cli.cli.conventions import confirm_destructive, yes_option
 from taskrouter_cli.cli.resource_common import (
-    confirm_deletion,
     note,
     show_list,
     show_one,
-    yes_option,
 )
 
 COLUMNS = [
@@ -209,7 +208,7 @@ def workflow_delete(app: AppContext, name: str, yes: bool) -> None:
       trcli workflow delete "Old Workflow" --yes
     """
     found = _resolve(app, name)
-    confirm_deletion(f"Workflow {found.friendly_name} ({found.sid})", yes)
+    confirm_destructive(f"Delete Workflow {found.friendly_name} ({found.sid})", yes=yes)
     app.workspace_api.workflows(found.sid).delete()
     note(f"Deleted Workflow {found.friendly_name} ({found.sid})")
 

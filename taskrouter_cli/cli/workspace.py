@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from taskrouter_cli.cli.context import AppContext, json_option, pass_app
+from taskrouter_cli.cli.conventions import confirm_destructive, yes_option
 from taskrouter_cli.cli.resource_common import note, show_list, show_one
 
 COLUMNS = [
@@ -154,23 +155,21 @@ def workspace_use(app: AppContext, name: str) -> None:
 
 @workspace.command(name="delete")
 @click.argument("name", metavar="WORKSPACE")
-@click.option("--yes", "-y", is_flag=True, help="Really delete it (required).")
+@yes_option
 @pass_app
 def workspace_delete(app: AppContext, name: str, yes: bool) -> None:
-    """Delete a Workspace and everything in it. Needs --yes.
+    """Delete a Workspace and everything in it (asks first on a terminal; otherwise needs
+    --yes).
 
     \b
     Example:
       trcli workspace delete "Old Workspace" --yes
     """
-    from taskrouter_cli.errors import UsageError
-
     found = _resolve(app, name)
-    if not yes:
-        raise UsageError(
-            f"Deleting Workspace {found.friendly_name} ({found.sid}) removes all its Workers, "
-            "Tasks, queues and Workflows",
-            "Pass --yes to delete it",
-        )
+    confirm_destructive(
+        f"Delete Workspace {found.friendly_name} ({found.sid}) with all its Workers, Tasks, "
+        "TaskQueues and Workflows",
+        yes=yes,
+    )
     app.client.taskrouter.v1.workspaces(found.sid).delete()
     note(f"Deleted Workspace {found.friendly_name} ({found.sid})")

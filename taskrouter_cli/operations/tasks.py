@@ -6,12 +6,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from taskrouter_cli.errors import TrcliError, UsageError
+from taskrouter_cli.errors import CheckFailed, UsageError
 from taskrouter_cli.operations.polling import Poller
 from taskrouter_cli.resolve import WORKFLOW, Resolver, describe_candidates
 
 FINAL_STATUSES = frozenset({"canceled", "completed"})
-WAIT_UNTIL = frozenset({"reserved", "assigned", "canceled", "completed"})
+WAIT_UNTIL = frozenset({"reserved", "assigned", "completed"})
+"""What ``--wait`` waits for; a Task canceled meanwhile fails the wait with its reason."""
 MAX_PAGE_SIZE = 1000
 
 
@@ -62,6 +63,43 @@ def create_task(
     )
 
 
+def unroutable_reason(workspace: Any, task: Any) -> str | None:
+    """Why a just-created Task will not reach a worker, or None.
+
+    A Task that matches no filter of its Workflow (and the Workflow has no default filter) is
+    canceled by TaskRouter with the reason "No matching filter"; live TaskRouter may still
+    answer ``pending`` when it is created, so the filters are evaluated here too.
+    """
+    import json
+
+    from taskrouter_cli.routing.workflow import (
+        NoMatchingFilter,
+        WorkflowConfigError,
+        parse_workflow_configuration,
+    )
+
+    status = str(task.assignment_status)
+    if status == "canceled":
+        return f"TaskRouter canceled it: {task.reason or 'no reason given'}"
+    if status != "pending":
+        return None
+    workflow = workspace.workflows(str(task.workflow_sid)).fetch()
+    try:
+        config = parse_workflow_configuration(workflow.configuration or "")
+        attributes = json.loads(task.attributes or "{}")
+    except (WorkflowConfigError, ValueError):
+        return None
+    if not isinstance(attributes, dict):
+        return None
+    decision = config.target_for_age(attributes, 0.0)
+    if isinstance(decision, NoMatchingFilter):
+        return (
+            f"its attributes match no filter of Workflow {workflow.friendly_name} and it has no "
+            f"default filter, so TaskRouter cancels it ({decision.reason!r})"
+        )
+    return None
+
+
 def list_tasks(
     workspace: Any,
     *,
@@ -104,7 +142,7 @@ class Stage:
     worker_name: str | None = None
 
 
-class WaitTimeout(TrcliError):
+class WaitTimeout(CheckFailed):
     """``--wait`` ran out of time before the Task was reserved or finished."""
 
 
@@ -135,7 +173,7 @@ def wait_for_task(
 ) -> tuple[Any, Stage]:
     """Poll the Task until its status is in ``until``; report each new stage to ``on_stage``.
 
-    Raises :class:`WaitTimeout` (exit 1) when the poller's time runs out first.
+    Raises :class:`WaitTimeout` (exit 6) when the poller's time runs out first.
     """
     last: tuple[str, str | None] | None = None
     while True:
@@ -143,6 +181,11 @@ def wait_for_task(
         if (stage.status, stage.reservation_sid) != last:
             last = (stage.status, stage.reservation_sid)
             on_stage(stage)
+        if stage.status == "canceled" and "canceled" not in until:
+            raise CheckFailed(
+                f"Task {task_sid} was canceled: {task.reason or 'no reason given'}",
+                f"See why with 'trcli explain {task_sid}'",
+            )
         if stage.status in until:
             return task, stage
         if not poller.wait():

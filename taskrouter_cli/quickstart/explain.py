@@ -26,7 +26,7 @@ import shlex
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from taskrouter_cli.routing.expressions import ExpressionError, parse_expression
+from taskrouter_cli.routing.expressions import Expression, ExpressionError, Key, parse_expression
 
 PAGE_SIZE = 1000
 OPEN_TASK_STATUSES = ("reserved", "assigned", "wrapping")
@@ -41,6 +41,22 @@ class FilterResult:
     trace: list[tuple[str, bool]]
     queue_sid: str | None
     queue_name: str | None
+    why_not: str = ""
+    """For a filter that did not match: what the task's attributes hold for the keys it reads."""
+
+
+def why_not(expression: Expression, attributes: dict[str, Any]) -> str:
+    """``selected_language is "fr"`` / ``vip is not set`` for each key of a failed comparison."""
+    facts: dict[str, None] = {}
+    for comparison in expression.comparisons():
+        if comparison.evaluate(attributes):
+            continue
+        for operand in (comparison.left, comparison.right):
+            if isinstance(operand, Key):
+                value = operand.resolve(attributes)
+                text = "not set" if value is None else json.dumps(value)
+                facts[f"{operand} is {text}"] = None
+    return "; ".join(facts)
 
 
 @dataclass
@@ -172,15 +188,17 @@ class _Explainer:
             return None
         for flt in config.filters:
             queue_sid = flt.targets[0].queue if flt.targets else None
+            matched = flt.matches(r.attributes)
             r.filters.append(
                 FilterResult(
                     index=flt.index,
                     name=flt.friendly_name or f"filter {flt.index + 1}",
                     expression=flt.expression.text,
-                    matched=flt.matches(r.attributes),
+                    matched=matched,
                     trace=flt.expression.trace(r.attributes),
                     queue_sid=queue_sid,
                     queue_name=self.queue_name(queue_sid),
+                    why_not="" if matched else why_not(flt.expression, r.attributes),
                 )
             )
         decision = config.target_for_age(r.attributes, float(r.age or 0))
@@ -249,8 +267,10 @@ class _Explainer:
                 reservation_status=status, page_size=PAGE_SIZE
             ):
                 task_sid = str(reservation.task_sid)
-                if task_sid == self.result.task_sid:
-                    continue
+                if task_sid == self.result.task_sid and (
+                    status == "pending" or self.result.status not in OPEN_TASK_STATUSES
+                ):
+                    continue  # the task explained is not what keeps the worker busy
                 if status == "pending":
                     result.pending_reservation = str(reservation.sid)
                     result.open_tasks.append(task_sid)

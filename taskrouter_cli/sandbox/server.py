@@ -299,8 +299,9 @@ def run_foreground(
     auto_tick: bool | None = None,
     executor_threads: int = FOREGROUND_EXECUTOR_THREADS,
     shutdown_timeout: float = 5.0,
-) -> None:
-    """Serve until SIGINT/SIGTERM, then stop gracefully and close the service.
+) -> int | None:
+    """Serve until SIGINT/SIGTERM, then stop gracefully and close the service; returns the
+    signal that stopped it (the CLI exits 130 after Ctrl-C).
 
     ``on_ready(base_url)`` runs once the socket listens. Raises :class:`ServerStartError` when the
     server cannot listen.
@@ -314,13 +315,19 @@ def run_foreground(
         shutdown_timeout=shutdown_timeout,
     )
 
+    received: list[int] = []
+
+    def stop(signum: int) -> None:
+        received.append(signum)
+        serving.request_stop()
+
     def ready(actual_port: int) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             try:
-                loop.add_signal_handler(sig, serving.request_stop)
+                loop.add_signal_handler(sig, stop, int(sig))
             except (NotImplementedError, RuntimeError):  # pragma: no cover - non-Unix
-                signal.signal(sig, lambda *_: serving.request_stop())
+                signal.signal(sig, lambda signum, _frame: stop(signum))
         if on_ready is not None:
             on_ready(format_base_url(host, actual_port))
 
@@ -328,3 +335,4 @@ def run_foreground(
         asyncio.run(serving.run(ready))
     finally:
         close_service(service)
+    return received[0] if received else None

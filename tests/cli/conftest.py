@@ -3,21 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 
-from tests.helpers.cli import Outcome, Trcli, invoke
-
-
-@pytest.fixture
-def trcli(sandbox: Any) -> Trcli:
-    """``trcli("task", "list", "--json")`` against the sandbox fixture (quickstart seeded)."""
-
-    def run(*args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> Outcome:
-        return invoke(list(args), {**sandbox.env, **(env or {})}, stdin)
-
-    return run
+from tests.helpers.cli import Trcli
 
 
 @pytest.fixture

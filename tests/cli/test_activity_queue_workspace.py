@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from taskrouter_cli.config import ConfigFile
-from tests.cli.conftest import Trcli
+from tests.helpers.cli import Trcli
 
 SPANISH = "Customer Care Requests - Spanish"
 

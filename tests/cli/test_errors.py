@@ -7,7 +7,7 @@ import subprocess
 import sys
 from typing import Any
 
-from tests.cli.conftest import Trcli, invoke
+from tests.helpers.cli import Trcli, invoke
 
 
 def test_missing_credentials_exit_3() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.cli.conftest import Trcli
+from tests.helpers.cli import Trcli
 
 
 def test_list_filters(trcli: Trcli, spanish_task: Any) -> None:

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.cli.conftest import Trcli
+from tests.helpers.cli import Trcli
 
 ES = '{"selected_language": "es"}'
 
@@ -104,9 +104,9 @@ def test_create_wait_reports_reservation(trcli: Trcli) -> None:
     assert "Next: trcli reservation accept WR" in outcome.stderr
 
 
-def test_create_wait_times_out_with_exit_1(trcli: Trcli) -> None:
+def test_create_wait_times_out_with_exit_6(trcli: Trcli) -> None:
     outcome = trcli("task", "create", "--attributes", ES, "--wait", "--wait-timeout", "0.3")
-    assert outcome.exit_code == 1
+    assert outcome.exit_code == 6
     assert "still pending after 0.3 s" in outcome.stderr
     assert "set-activity" in outcome.stderr
 

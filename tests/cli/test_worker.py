@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.cli.conftest import Trcli
+from tests.helpers.cli import Trcli
 
 
 def test_list_and_show(trcli: Trcli) -> None:

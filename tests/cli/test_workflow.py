@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.cli.conftest import Trcli
+from tests.helpers.cli import Trcli
 
 WORKFLOW = "Incoming Customer Care Requests"
 

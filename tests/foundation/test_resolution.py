@@ -9,7 +9,7 @@ import pytest
 from taskrouter_cli.config import load_settings
 from taskrouter_cli.errors import AmbiguousNameError, CredentialsError, NotFoundError
 from taskrouter_cli.resolve import WORKER, WORKFLOW, Resolver
-from tests.cli.conftest import invoke
+from tests.helpers.cli import invoke
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from taskrouter_cli.callbacks.app import CallbackServer, ServerConfig
-from tests.quickstart.conftest import Trcli, invoke
+from tests.helpers.cli import Trcli, invoke
 
 WORKFLOW = "Incoming Customer Care Requests"
 
@@ -92,7 +92,7 @@ def test_serve_with_another_auth_token_fails_the_signed_test(trcli: Trcli) -> No
         outcome = trcli("doctor", "--json")
     finally:
         server.stop()
-    assert outcome.exit_code == 1
+    assert outcome.exit_code == 6  # a failed check, not a bug
     reachable = by_name(outcome.json())["reachable"][0]
     assert reachable["status"] == "fail"
     assert "refused the signed test callback (Invalid X-Twilio-Signature)" in reachable["detail"]
@@ -102,7 +102,7 @@ def test_callback_url_nobody_listens_on_fails(trcli: Trcli) -> None:
     url = f"http://127.0.0.1:{free_port()}/assignment"
     trcli("workflow", "point-callback", WORKFLOW, "--url", url).ok()
     outcome = trcli("doctor")
-    assert outcome.exit_code == 1
+    assert outcome.exit_code == 6  # a failed check, not a bug
     assert "cannot be reached" in outcome.stdout
     assert "1 failed" in outcome.stderr
 
@@ -110,7 +110,7 @@ def test_callback_url_nobody_listens_on_fails(trcli: Trcli) -> None:
 def test_rejected_credentials_fail_and_skip_the_rest(sandbox: Any) -> None:
     env = {**sandbox.env, "TWILIO_AUTH_TOKEN": "wrong"}
     outcome = invoke(["doctor", "--json"], env)
-    assert outcome.exit_code == 1
+    assert outcome.exit_code == 6  # a failed check, not a bug
     found = statuses(outcome.json())
     assert found["credentials"] == ["fail"]
     assert found["workflow"] == ["skip"] and found["workers"] == ["skip"]
@@ -118,7 +118,7 @@ def test_rejected_credentials_fail_and_skip_the_rest(sandbox: Any) -> None:
 
 def test_no_credentials_is_a_failed_check_with_the_fix() -> None:
     outcome = invoke(["doctor", "--json"], {})
-    assert outcome.exit_code == 1
+    assert outcome.exit_code == 6  # a failed check, not a bug
     credentials = by_name(outcome.json())["credentials"][0]
     assert credentials["status"] == "fail"
     assert credentials["detail"] == "No Twilio Account SID configured"

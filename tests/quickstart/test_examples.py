@@ -14,8 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers.cli import wait_status
-from tests.quickstart.conftest import Trcli
+from tests.helpers.cli import Trcli, wait_status
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 WORKFLOW = "Incoming Customer Care Requests"

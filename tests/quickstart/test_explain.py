@@ -13,8 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers.cli import wait_status
-from tests.quickstart.conftest import Trcli
+from tests.helpers.cli import Trcli, wait_status
 
 SPANISH = '{"selected_language": "es"}'
 
@@ -144,3 +143,26 @@ def test_explain_json_is_the_whole_analysis(trcli: Trcli, create_task: Callable[
     assert sorted(w["name"] for w in result["workers"] if w["matches_queue"]) == ["Alice", "Bob"]
     assert result["reason"] == "worker_unavailable"
     assert json.dumps(result)  # plain JSON all the way down
+
+
+def test_each_filter_that_did_not_match_says_what_the_task_holds(
+    trcli: Trcli, create_task: Callable[..., str]
+) -> None:
+    sid = create_task('{"selected_language": "fr", "vip": true}')
+    filters = explain(trcli, sid)["filters"]
+    assert [item["why_not"] for item in filters] == ['selected_language is "fr"'] * 2
+    text = trcli("explain", sid).ok().stdout
+    assert '(no match: selected_language is "fr")' in text
+
+
+def test_an_assigned_task_counts_in_its_workers_capacity(
+    trcli: Trcli, create_task: Callable[..., str]
+) -> None:
+    trcli("worker", "set-activity", "Alice", "Idle").ok()
+    sid = create_task()
+    trcli("reservation", "accept", "--task", sid).ok()
+    result = explain(trcli, sid)
+    alice = next(worker for worker in result["workers"] if worker["name"] == "Alice")
+    assert alice["capacity"] == "1/1 (single-tasking)"
+    assert alice["open_tasks"] == [sid]
+    assert result["reason"] == "assigned"

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from taskrouter_cli.quickstart.spec import QUICKSTART
-from tests.quickstart.conftest import Trcli, invoke
+from tests.helpers.cli import Trcli, invoke
 
 FRESH = "Setup Test Workspace"
 
@@ -141,7 +141,7 @@ def test_teardown_leaves_no_trace(trcli: Trcli, sdk_client: Any) -> None:
     before = {w.sid for w in sdk_client.taskrouter.v1.workspaces.list()}
     assert sid in before
 
-    removed = trcli("setup", "--workspace-name", FRESH, "--teardown", "--json").ok().json()
+    removed = trcli("setup", "--workspace-name", FRESH, "--teardown", "--yes", "--json").ok().json()
     assert removed["items"] == [
         {
             "kind": "Workspace",
@@ -155,7 +155,7 @@ def test_teardown_leaves_no_trace(trcli: Trcli, sdk_client: Any) -> None:
     assert after == before - {sid}
     assert FRESH not in {w.friendly_name for w in sdk_client.taskrouter.v1.workspaces.list()}
 
-    again = trcli("setup", "--workspace-name", FRESH, "--teardown", "--json").ok().json()
+    again = trcli("setup", "--workspace-name", FRESH, "--teardown", "--yes", "--json").ok().json()
     assert again["items"][0]["result"] == "absent"
     assert again["changed"] is False
 

@@ -7,7 +7,7 @@ import time
 from datetime import datetime
 from typing import Any
 
-from tests.quickstart.conftest import Trcli, invoke
+from tests.helpers.cli import Trcli, invoke
 
 EXPECTED = {
     1: "ok",
@@ -104,11 +104,13 @@ def test_live_without_an_ngrok_token_is_one_line_exit_3() -> None:
     assert "NGROK_AUTHTOKEN" in outcome.stderr
 
 
-def test_credentials_make_live_the_default(sandbox: Any) -> None:
-    env = {k: v for k, v in sandbox.env.items() if k != "TRCLI_API_URL"}
-    outcome = invoke(["tutorial"], env)  # live Twilio: refused before any request
-    assert outcome.exit_code == 3
-    assert "No ngrok auth token" in outcome.stderr
+def test_stored_credentials_do_not_make_it_go_live() -> None:
+    """The README's first command stays offline after 'trcli config set' stored credentials."""
+    invoke(["config", "set", "account_sid", "AC" + "a" * 32], {}).ok()
+    invoke(["config", "set", "auth_token"], {}, stdin="secret\nsecret\n").ok()
+    outcome = invoke(["tutorial", "--json"], {})
+    assert outcome.exit_code == 0, outcome.stderr
+    assert outcome.json()["mode"] == "sandbox"
 
 
 def test_live_run_against_a_configured_target_cleans_up(
@@ -133,9 +135,9 @@ def test_live_run_against_a_configured_target_cleans_up(
     assert alice.activity_name == "Offline"
 
 
-def test_a_failed_stage_says_why_and_how_and_exits_1(trcli: Trcli) -> None:
+def test_a_failed_stage_says_why_and_how_and_exits_6(trcli: Trcli) -> None:
     outcome = trcli("tutorial", "--live", "--public-url", "ftp://nowhere.example")
-    assert outcome.exit_code == 1
+    assert outcome.exit_code == 6
     assert "Stage 3 failed" in outcome.stderr
     assert "is not an http(s) URL" in outcome.stderr
     assert "Fix: Run 'trcli doctor'" in outcome.stderr

@@ -44,7 +44,7 @@ def test_reset_empties_a_database(tmp_path: Path, fake_clock: Any) -> None:
     sid = service.account_sid
     assert service.list("workspace", {}, {}, 50, None).records
     service.close() if hasattr(service, "close") else None
-    result = run("sandbox", "reset", "--db", str(db))
+    result = run("sandbox", "reset", "--db", str(db), "--yes")
     assert result.exit_code == 0, result.output
     service = make_service(fake_clock, path=str(db), seed=False)
     try:
@@ -55,7 +55,7 @@ def test_reset_empties_a_database(tmp_path: Path, fake_clock: Any) -> None:
 
 
 def test_reset_a_running_sandbox_by_url(sandbox: Any) -> None:
-    result = run("sandbox", "reset", "--url", sandbox.base_url, "--seed")
+    result = run("sandbox", "reset", "--url", sandbox.base_url, "--seed", "--yes")
     assert result.exit_code == 0, result.output
     names = [
         w["friendly_name"] for w in sandbox.service.list("workspace", {}, {}, 50, None).records
