@@ -51,6 +51,7 @@ from taskrouter_cli.errors import NetworkError, UsageError
 if TYPE_CHECKING:
     from aiohttp import web
 
+    from taskrouter_cli.callbacks.forward import Forwarded, Forwarder
     from taskrouter_cli.callbacks.rules import RuleSet
 
 logger = logging.getLogger(__name__)
@@ -94,6 +95,8 @@ class ServerConfig:
     clock: Callable[[], float] = field(default=time.monotonic)
     """Monotonic seconds, for the replay window (tests pass a fake)."""
     max_body_bytes: int = MAX_BODY_BYTES
+    forwarder: Forwarder | None = None
+    """``--forward-to``: verified assignment callbacks are answered by this handler."""
 
 
 class _Problem(Exception):
@@ -184,6 +187,7 @@ class CallbackHandler:
         body = b""
         pairs: list[tuple[str, str]] = []
         kind = CALLBACK_KINDS.get(path)
+        forwarded: Forwarded | None = None
         try:
             if path == "/healthz":
                 if request.method not in ("GET", "HEAD"):
@@ -203,6 +207,8 @@ class CallbackHandler:
                 )
             pairs = await self._read_form(request)
             record, body = self._process(kind, request, pairs)
+            if kind == "assignment" and self.config.forwarder is not None:
+                forwarded = await self.config.forwarder.forward(pairs, record)
         except _Problem as problem:
             if kind is None and problem.status in (404, 405):
                 # Not a callback: answer, but keep stray scans out of the callback log.
@@ -217,6 +223,9 @@ class CallbackHandler:
         self.answered += 1
         if self.recorder is not None:
             self.recorder.record(record)
+        if forwarded is not None:
+            headers = {"Content-Type": forwarded.content_type} if forwarded.content_type else None
+            return self._response(status=forwarded.status, body=forwarded.body, headers=headers)
         if record.status >= 400:
             # A 500's details stay in the log: the caller learns nothing of our internals.
             error = "internal error" if record.status >= 500 else record.error or ""
@@ -576,6 +585,8 @@ class CallbackServer:
     async def _close(self) -> None:
         if self.recorder is not None:
             self.recorder.attach(None)
+        if self.config.forwarder is not None:
+            await self.config.forwarder.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

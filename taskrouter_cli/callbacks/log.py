@@ -62,6 +62,13 @@ class CallbackRecord:
     remote: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
     """Every other parameter as received (repeated names give a list)."""
+    forwarded_to: str | None = None
+    """``--forward-to``: the handler's URL; its answer is in the handler_* fields and reply."""
+    handler_status: int | None = None
+    handler_content_type: str | None = None
+    handler_ms: float | None = None
+    handler_body: str | None = None
+    """The handler's body as text (shortened) when it is not a JSON object."""
 
     def to_dict(self) -> dict[str, Any]:
         # Not dataclasses.asdict: it deep-copies every value, ~40 µs a record.
@@ -145,7 +152,7 @@ def render_live(record: CallbackRecord) -> str:
     """The rich-markup text of one record in the live log."""
     esc = escape_markup
     clock = record.time[11:23] if len(record.time) >= 23 else record.time
-    if record.status >= 400:
+    if record.status >= 400 and record.handler_status is None:
         head = f"[red]{clock}  {record.status} {record.kind}[/red]  {esc(record.error or '')}"
         lines = [head]
         if record.hint:
@@ -172,11 +179,28 @@ def render_live(record: CallbackRecord) -> str:
             f"  reservation {esc(record.reservation_sid or '-')}  worker {worker}"
         ),
         f"  attributes {esc(_short_json(record.task_attributes or {}))}",
-        f"  reply [green]{reply}[/green]{rule}  {record.latency_ms:.2f} ms  {signed}{replay}",
     ]
+    if record.forwarded_to:
+        lines.append(f"  {render_handler_reply(record)}  {signed}{replay}")
+    else:
+        lines.append(
+            f"  reply [green]{reply}[/green]{rule}  {record.latency_ms:.2f} ms  {signed}{replay}"
+        )
     if record.next_command:
         lines.append(f"  next: [bold]{esc(record.next_command)}[/bold]")
     return "\n".join(lines)
+
+
+def render_handler_reply(record: CallbackRecord) -> str:
+    """``--forward-to``: what the handler answered and how long it took (rich markup)."""
+    answer = record.reply if record.reply is not None else record.handler_body or ""
+    text = escape_markup(answer if isinstance(answer, str) else _short_json(answer))
+    colour = "green" if (record.handler_status or 0) < 400 else "yellow"
+    kind = escape_markup(record.handler_content_type or "no Content-Type")
+    return (
+        f"handler [{colour}]{record.handler_status} {kind} {text}[/{colour}]"
+        f"  {record.handler_ms or 0:.1f} ms  ← {escape_markup(record.forwarded_to or '')}"
+    )
 
 
 class CallbackRecorder:

@@ -46,6 +46,7 @@ class ServeOptions:
     no_validate: bool
     reject_replays: bool
     as_json: bool
+    forward_to: str | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -88,6 +89,12 @@ class ServeOptions:
     metavar="FILE",
     help="TOML/JSON file mapping task-attribute expressions to replies (first match wins).",
 )
+@click.option(
+    "--forward-to",
+    metavar="URL",
+    help="Let your own handler answer: each verified assignment callback is re-signed for URL "
+    "and POSTed there; its answer goes back to TaskRouter (502 if it fails or takes over 4 s).",
+)
 @click.option("--tunnel", is_flag=True, help="Open an https ngrok tunnel (needs NGROK_AUTHTOKEN).")
 @click.option(
     "--public-url",
@@ -127,6 +134,7 @@ def serve(app: AppContext, **values: Any) -> None:
       trcli serve --instruction reject --activity Offline
       trcli serve --instruction dequeue --from +15551234567 --post-work-activity Idle
       trcli serve --rules rules.toml --tunnel --point WW... --events
+      trcli serve --forward-to http://127.0.0.1:8080/assignment.php --point WW...
     """
     reply_values = {key: values.pop(name) for name, key in INSTRUCTION_OPTIONS.items()}
     options = ServeOptions(reply_values=reply_values, **values)
@@ -140,6 +148,12 @@ def check_option_conflicts(options: ServeOptions) -> None:
         raise UsageError(
             "--rules cannot be combined with --instruction or instruction options",
             "Put the replies in the rules file",
+        )
+    chosen_reply = options.rules is not None or options.instruction != "defer" or bool(given)
+    if options.forward_to and chosen_reply:
+        raise UsageError(
+            "--forward-to cannot be combined with --rules, --instruction or instruction options",
+            "With --forward-to your handler chooses the reply",
         )
     if options.tunnel and options.public_url:
         raise UsageError(
@@ -280,6 +294,15 @@ def run(app: AppContext, options: ServeOptions) -> None:
     public_url = public_base_url(app, options)
     token, validation = validation_token(app, options)
     reply, rules, reply_text = build_responder(app, options)
+    forwarder = None
+    if options.forward_to:
+        from taskrouter_cli.callbacks.forward import FORWARD_TIMEOUT, Forwarder
+
+        forwarder = Forwarder(options.forward_to, token)
+        reply_text = (
+            f"from your handler at {forwarder.url} (re-signed for it; 502 to TaskRouter if it "
+            f"is down, fails or takes over {FORWARD_TIMEOUT:g} s)"
+        )
     workflow = None
     if options.point:
         from taskrouter_cli.resolve import WORKFLOW
@@ -299,6 +322,7 @@ def run(app: AppContext, options: ServeOptions) -> None:
         reply=reply,
         rules=rules,
         reject_replays=options.reject_replays,
+        forwarder=forwarder,
     )
     server = CallbackServer(config, recorder=recorder)
     tunnel = None
