@@ -262,3 +262,81 @@ def workflow_point_callback(
     click.echo(f"  new assignment callback: {updated.assignment_callback_url}")
     if fallback_url:
         click.echo(f"  fallback callback:       {updated.fallback_assignment_callback_url}")
+
+
+@workflow.command(name="test")
+@click.argument("name", metavar="WORKFLOW")
+@click.option(
+    "--attributes",
+    required=True,
+    metavar="JSON|@FILE",
+    help="The task's attributes, as for 'trcli task create'.",
+)
+@click.option("--priority", type=int, default=0, show_default=True, help="The task's priority.")
+@click.option(
+    "--channel",
+    default="default",
+    show_default=True,
+    metavar="UNIQUE_NAME|SID",
+    help="The task's channel (capacity is checked on it in multi-tasking workspaces).",
+)
+@click.option(
+    "--at",
+    "at_text",
+    metavar="ISO-TIME",
+    help="Evaluate time-of-day expressions at this time (UTC unless a zone is given). "
+    "Default: now (the sandbox's clock against a sandbox).",
+)
+@workspace_option
+@json_option
+@pass_app
+def workflow_test(
+    app: AppContext,
+    name: str,
+    attributes: str,
+    priority: int,
+    channel: str,
+    at_text: str | None,
+    as_json: bool,
+) -> None:
+    """Route a task on paper: which filter matches, each target's workers, who would be
+    reserved now, and what happens at each timeout. No task is created.
+
+    Workers are read as they are now (activity, attributes, open tasks); each timeout step
+    assumes nothing else changes meanwhile.
+
+    \b
+    Examples:
+      trcli workflow test "Incoming Customer Care Requests" \\
+          --attributes '{"selected_language": "es"}'
+      trcli workflow test Support --attributes @task.json --at 2026-12-01T09:30Z --json
+    """
+    from taskrouter_cli import output
+    from taskrouter_cli.cli.dry_run_view import print_dry_run
+    from taskrouter_cli.operations.inputs import parse_json_object
+    from taskrouter_cli.operations.routing_dry_run import (
+        configuration_warnings,
+        dry_run_to_dict,
+        dry_run_workflow,
+        parse_at,
+        server_now,
+    )
+
+    _, task_attributes = parse_json_object(attributes, "--attributes")
+    moment = (
+        parse_at(at_text) if at_text else server_now(app.client, app.settings.uses_api_url_override)
+    )
+    found = _resolve(app, name)
+    result = dry_run_workflow(
+        app.workspace_api,
+        found,
+        task_attributes,
+        at=moment,
+        priority=priority,
+        channel=channel,
+    )
+    warnings = configuration_warnings(found.configuration or "")
+    if as_json:
+        output.print_json(dry_run_to_dict(result, found, warnings))
+        return
+    print_dry_run(result, str(found.friendly_name), warnings)
