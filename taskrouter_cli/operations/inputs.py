@@ -91,3 +91,13 @@ def parse_positive_seconds(value: float, option: str) -> float:
     if value <= 0:
         raise UsageError(f"{option} must be a positive number of seconds")
     return value
+
+
+def stored_object(text: str | None) -> dict[str, Any]:
+    """A JSON object stored as text by TaskRouter (a worker's or task's ``attributes``), or
+    ``{}`` when the text is empty or not a JSON object (shown data never fails on it)."""
+    try:
+        value = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from taskrouter_cli.errors import UsageError
+from taskrouter_cli.operations.inputs import stored_object
 from taskrouter_cli.routing.dry_run import (
     DEFAULT_TASK_TIMEOUT,
     DryRun,
@@ -58,14 +59,6 @@ def server_now(client: Any, uses_sandbox: bool) -> datetime:
         if isinstance(now, str):
             return parse_at(now)
     return datetime.now(timezone.utc)
-
-
-def _attributes(text: str | None) -> dict[str, Any]:
-    try:
-        value = json.loads(text or "{}")
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
 
 
 def parse_configuration(text: str, what: str) -> WorkflowConfiguration:
@@ -117,7 +110,7 @@ class WorkspaceReader:
         return WorkerState(
             sid=str(worker.sid),
             name=str(worker.friendly_name),
-            attributes=_attributes(worker.attributes),
+            attributes=stored_object(worker.attributes),
             activity_sid=str(worker.activity_sid),
             activity=str(worker.activity_name),
             available=bool(worker.available),
@@ -269,6 +262,7 @@ def dry_run_to_dict(result: DryRun, workflow: Any, warnings: list[str]) -> dict[
                 "at": step.at.strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "event": step.event,
                 "queue": step.target.queue if step.target is not None else None,
+                "priority": step.target.priority if step.target is not None else None,
                 "would_reserve": list(step.target.would_reserve) if step.target else [],
                 "message": step.message,
             }

@@ -32,6 +32,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from taskrouter_cli.config import Settings
+from taskrouter_cli.operations.inputs import stored_object
 
 OK, WARN, FAIL, SKIP = "ok", "warn", "fail", "skip"
 HTTP_TIMEOUT = 5.0
@@ -387,7 +388,7 @@ class Doctor:
             matching = [
                 str(w.friendly_name)
                 for w in workers
-                if expression.evaluate(_attributes(w.attributes))
+                if expression.evaluate(stored_object(w.attributes))
             ]
             if not matching:
                 self.add(
@@ -396,14 +397,6 @@ class Doctor:
                     f"queue {queue.friendly_name}: no worker matches {text}",
                     "trcli worker update NAME --attributes '{...}'",
                 )
-
-
-def _attributes(text: str | None) -> dict[str, Any]:
-    try:
-        value = json.loads(text or "{}")
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
 
 
 def _error_text(answer: HttpAnswer) -> str:

@@ -26,6 +26,7 @@ import shlex
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from taskrouter_cli.operations.inputs import stored_object
 from taskrouter_cli.routing.expressions import Expression, ExpressionError, Key, parse_expression
 
 PAGE_SIZE = 1000
@@ -114,14 +115,6 @@ def quote(value: str) -> str:
     return shlex.quote(value)
 
 
-def _attributes(text: str | None) -> dict[str, Any]:
-    try:
-        value = json.loads(text or "{}")
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
 class _Explainer:
     def __init__(self, workspace: Any, task_sid: str) -> None:
         self.ws = workspace
@@ -130,7 +123,7 @@ class _Explainer:
         self.result = Explanation(
             task_sid=str(task.sid),
             status=str(task.assignment_status),
-            attributes=_attributes(task.attributes),
+            attributes=stored_object(task.attributes),
             age=int(task.age) if task.age is not None else None,
             workflow_sid=task.workflow_sid,
             workflow_name=task.workflow_friendly_name,
@@ -220,7 +213,7 @@ class _Explainer:
         return str(queue.friendly_name) if queue is not None else None
 
     def worker_context(self, worker: Any) -> dict[str, Any]:
-        attrs = _attributes(worker.attributes)
+        attrs = stored_object(worker.attributes)
         return {
             **attrs,
             "sid": worker.sid,
@@ -242,7 +235,7 @@ class _Explainer:
         workspace = self.ws.fetch()
         r.multi_tasking = bool(workspace.multi_task_enabled)
         for worker in self.ws.workers.stream(page_size=PAGE_SIZE):
-            attrs = _attributes(worker.attributes)
+            attrs = stored_object(worker.attributes)
             matches_queue = bool(queue_expression and queue_expression.evaluate(attrs))
             matches_target = None
             if target_expression is not None:

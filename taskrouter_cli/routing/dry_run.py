@@ -15,7 +15,9 @@ Eligibility is the engine's: the worker is in the target's queue (``target_worke
 target's ``expression`` and known-worker fields hold, its activity is available, and it has
 capacity (single-tasking: no open reservation; multi-tasking: room on the task's channel).
 Worker order is the engine's: longest idle first (ties by creation), then the target's
-``order_by``. A timeline step assumes nothing else changes in the workspace meanwhile.
+``order_by``. The timeline follows the task while it waits (target timeouts move only a waiting
+task) and stops where a worker would be reserved; each step assumes nothing else changes in the
+workspace meanwhile.
 """
 
 from __future__ import annotations
@@ -392,16 +394,21 @@ class _Walk:
                         result,
                     )
                 )
-            else:
-                steps.append(
-                    TimelineStep(
-                        age,
-                        self.moment(age),
-                        "wait",
-                        f"{where}, queue {result.queue}: no eligible worker, the task waits",
-                        result,
-                    )
+                break  # target timeouts only move a task that is still waiting
+            until = (
+                "for a worker (no timeout)"
+                if decision.expires_at_age is None
+                else f"until age {decision.expires_at_age:g} s"
+            )
+            steps.append(
+                TimelineStep(
+                    age,
+                    self.moment(age),
+                    "wait",
+                    f"{where}, queue {result.queue}: no eligible worker, the task waits {until}",
+                    result,
                 )
+            )
             if decision.expires_at_age is None:
                 break
             age = decision.expires_at_age
@@ -439,7 +446,7 @@ def dry_run(
         targets = tuple(listed)
     elif first is not None:
         targets = (first,)
-    opening = timeline[0] if timeline else None
+    opening = next((step for step in timeline if step.event != "skipped"), None)
     reserved = (
         opening.target.would_reserve if opening and opening.target and not opening.age else ()
     )
