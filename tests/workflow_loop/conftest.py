@@ -1,4 +1,5 @@
-"""The workflow development loop runs the real ``trcli`` against the real sandbox on loopback.
+"""The workflow development loop runs the real ``trcli`` (the ``trcli`` fixture) against the
+real sandbox on loopback.
 
 ``routing_lab`` adds to the seeded quickstart workspace: levels on Alice (3) and Bob (1), an
 "Everyone" queue and the workflow "Routing Lab", whose filters use time of day, target
@@ -14,22 +15,10 @@ from typing import Any
 
 import pytest
 
-from tests.helpers.cli import Outcome, Trcli, invoke
-
 LAB = "Routing Lab"
 SPANISH = "Customer Care Requests - Spanish"
 ENGLISH = "Customer Care Requests - English"
 EVERYONE = "Everyone"
-
-
-@pytest.fixture
-def trcli(sandbox: Any) -> Trcli:
-    """``trcli("workflow", "test", ...)`` against the sandbox fixture (quickstart seeded)."""
-
-    def run(*args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> Outcome:
-        return invoke(list(args), {**sandbox.env, **(env or {})}, stdin)
-
-    return run
 
 
 def lab_configuration(queues: dict[str, str]) -> dict[str, Any]:
