@@ -98,6 +98,8 @@ class ServerConfig:
     max_body_bytes: int = MAX_BODY_BYTES
     forwarder: Forwarder | None = None
     """``--forward-to``: verified assignment callbacks are answered by this handler."""
+    reuse_port: bool = False
+    """Listen with SO_REUSEPORT, so that ``serve --workers`` processes share the port."""
 
 
 class _Problem(Exception):
@@ -589,7 +591,13 @@ class CallbackServer:
         low_level = web.Server(self.handler.handle)
         self._runner = web.ServerRunner(low_level, access_log=None, handle_signals=False)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.config.host, self.config.port, backlog=512)
+        site = web.TCPSite(
+            self._runner,
+            self.config.host,
+            self.config.port,
+            backlog=512,
+            reuse_port=self.config.reuse_port or None,
+        )
         await site.start()
         if self.recorder is not None:
             self.recorder.attach(asyncio.get_running_loop())

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -233,7 +234,7 @@ class CallbackRecorder:
         self.path = path
         self.live = live
         self._stream = stream
-        self._pending: list[CallbackRecord] = []
+        self._pending: list[CallbackRecord | str] = []
         self._lock = threading.Lock()
         self._handle: IO[str] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -267,10 +268,30 @@ class CallbackRecorder:
         self._scheduled = False
 
     def record(self, record: CallbackRecord) -> None:
-        """Queue a record (never blocks on I/O, never raises)."""
+        """Queue a record (call from the attached loop; never blocks on I/O, never raises)."""
         with self._lock:
             self._pending.append(record)
             self.count += 1
+        if self._loop is not None:
+            self._schedule()
+
+    def record_lines(self, lines: list[str]) -> None:
+        """Queue records already encoded as JSON lines by another process (any thread).
+
+        ``serve --workers``: the worker processes send their records here, so there is one
+        log file and one live view. Lines are written as received and decoded only to be shown.
+        """
+        with self._lock:
+            self._pending.extend(lines)
+            self.count += len(lines)
+        loop = self._loop
+        if loop is not None:
+            try:
+                loop.call_soon_threadsafe(self._schedule)
+            except RuntimeError:  # the loop closed meanwhile: stop() writes what is left
+                pass
+
+    def _schedule(self) -> None:
         loop = self._loop
         if loop is not None and not self._scheduled:
             self._scheduled = True
@@ -325,11 +346,11 @@ class CallbackRecorder:
             self._handle.close()
             self._handle = None
 
-    def _write(self, records: list[CallbackRecord]) -> None:
+    def _write(self, records: list[CallbackRecord | str]) -> None:
         if self._handle is None or not records:
             return
         try:
-            self._handle.write("".join(record.to_json() + "\n" for record in records))
+            self._handle.write(_json_lines(records))
             self._handle.flush()
         except (OSError, ValueError):
             self.write_errors += 1
@@ -341,21 +362,21 @@ class CallbackRecorder:
 
         return sys.stdout
 
-    def _show(self, records: list[CallbackRecord], *, final: bool = False) -> None:
+    def _show(self, records: list[CallbackRecord | str], *, final: bool = False) -> None:
         if self.live == "off":
             return
         try:
             if self.live == "json":
                 if records:
                     out = self._out()
-                    out.write("".join(record.to_json() + "\n" for record in records))
+                    out.write(_json_lines(records))
                     out.flush()
                 return
             self._show_rich(records, final)
         except (OSError, ValueError):
             self.write_errors += 1
 
-    def _show_rich(self, records: list[CallbackRecord], final: bool) -> None:
+    def _show_rich(self, records: list[CallbackRecord | str], final: bool) -> None:
         if self._console is None:
             self.start()
         view = self._console
@@ -373,8 +394,30 @@ class CallbackRecorder:
                 not final and rendered >= self.RENDERS_PER_BATCH
             ):
                 self._skipped += 1
-                self._skipped_errors += record.status >= 400
+                self._skipped_errors += _status(record) >= 400
                 continue
+            if isinstance(record, str):
+                try:
+                    record = CallbackRecord.from_dict(json.loads(record))
+                except (ValueError, TypeError):
+                    continue
             view.print(render_live(record))
             self._shown += 1
             rendered += 1
+
+
+def _json_lines(records: list[CallbackRecord | str]) -> str:
+    return "".join(
+        (record if isinstance(record, str) else record.to_json()) + "\n" for record in records
+    )
+
+
+_STATUS = re.compile(r'"status":(\d+)')
+
+
+def _status(record: CallbackRecord | str) -> int:
+    """The HTTP status of a record, or of a JSON line without decoding all of it."""
+    if isinstance(record, CallbackRecord):
+        return record.status
+    found = _STATUS.search(record)
+    return int(found.group(1)) if found else 0

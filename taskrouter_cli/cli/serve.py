@@ -7,7 +7,7 @@ import signal
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -15,6 +15,9 @@ from taskrouter_cli.callbacks.instructions import INSTRUCTIONS, RECORD_VALUES
 from taskrouter_cli.cli.context import AppContext, json_option, pass_app, workspace_option
 from taskrouter_cli.cli.conventions import exit_interrupted
 from taskrouter_cli.errors import CredentialsError, UsageError
+
+if TYPE_CHECKING:
+    from taskrouter_cli.callbacks.workers import WorkerPool
 
 _MARKUP = re.compile(r"\[/?(?:bold|yellow|red|green|dim)\]")
 INSTRUCTION_OPTIONS = {
@@ -47,6 +50,7 @@ class ServeOptions:
     reject_replays: bool
     as_json: bool
     forward_to: str | None = None
+    workers: int = 1
     notes: list[str] = field(default_factory=list)
 
 
@@ -115,6 +119,13 @@ class ServeOptions:
     is_flag=True,
     help="Answer 409 to an identical signed request seen in the last 5 minutes.",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Processes answering on the port (SO_REUSEPORT), one log; 2 uses two cores.",
+)
 @workspace_option
 @json_option
 @pass_app
@@ -154,6 +165,16 @@ def check_option_conflicts(options: ServeOptions) -> None:
         raise UsageError(
             "--forward-to cannot be combined with --rules, --instruction or instruction options",
             "With --forward-to your handler chooses the reply",
+        )
+    if options.workers > 1 and options.reject_replays:
+        raise UsageError(
+            "--reject-replays needs one process: each of the --workers sees only its own requests",
+            "Drop --workers, or --reject-replays",
+        )
+    if options.workers > 1 and options.forward_to:
+        raise UsageError(
+            "--forward-to runs in one process: your handler sets the pace, not --workers",
+            "Drop --workers",
         )
     if options.tunnel and options.public_url:
         raise UsageError(
@@ -323,9 +344,11 @@ def run(app: AppContext, options: ServeOptions) -> None:
         rules=rules,
         reject_replays=options.reject_replays,
         forwarder=forwarder,
+        reuse_port=options.workers > 1,
     )
     server = CallbackServer(config, recorder=recorder)
     tunnel = None
+    pool: WorkerPool | None = None
     wiring: CallbackWiring | None = None
     try:
         server.start()
@@ -336,8 +359,16 @@ def run(app: AppContext, options: ServeOptions) -> None:
                 server.port, auth_token=app.settings.ngrok_authtoken, host=options.host
             )
             server.set_public_url(tunnel.public_url)
+        processes = ""
+        if options.workers > 1:
+            from taskrouter_cli.callbacks.workers import WorkerPool
+
+            pool = WorkerPool(server.config, server.port, recorder, count=options.workers - 1)
+            pool.start()
+            processes = f", {options.workers} processes"
+        routes = f"POST /assignment, POST /events, GET /healthz{processes}"
         lines = [
-            f"listening   {server.local_base()}  (POST /assignment, POST /events, GET /healthz)",
+            f"listening   {server.local_base()}  ({routes})",
             f"TaskRouter  {server.assignment_url}"
             + ("  (ngrok tunnel)" if tunnel else "  (--public-url)" if public_url else ""),
             f"reply       {reply_text}",
@@ -389,6 +420,8 @@ def run(app: AppContext, options: ServeOptions) -> None:
         while not stop.wait(0.25):
             if not server.running:
                 raise UsageError("The callback server stopped unexpectedly")
+            if pool is not None and not pool.alive:
+                raise UsageError("A callback server worker process stopped unexpectedly")
     finally:
         for line in wiring.restore() if wiring is not None else []:
             _say(options, line)
@@ -396,6 +429,8 @@ def run(app: AppContext, options: ServeOptions) -> None:
             warning = tunnel.close()
             if warning:
                 _say(options, f"[yellow]{warning}[/yellow]")
+        if pool is not None:
+            pool.stop()
         server.stop()
         restore_handlers(previous_handlers)
     _say(options, f"Stopped after {recorder.count} callback(s).")

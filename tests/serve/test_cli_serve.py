@@ -146,6 +146,8 @@ def invoke(args: list[str], env: dict[str, str] | None = None) -> Any:
         (["--point", "W"], "--point needs a URL TaskRouter can reach"),
         (["--public-url", "http://localhost:8080"], "points at this machine"),
         (["--public-url", "https://x.example/assignment"], "without /assignment"),
+        (["--workers", "2", "--reject-replays"], "--reject-replays needs one process"),
+        (["--workers", "2", "--forward-to", "http://127.0.0.1:9/x"], "--forward-to runs in one"),
     ],
 )
 def test_start_up_errors_are_one_line(args: list[str], message: str) -> None:

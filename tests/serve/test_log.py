@@ -74,6 +74,25 @@ def test_rich_live_view_summarises_bursts(capsys: pytest.CaptureFixture[str]) ->
     assert "… 15 more callback(s) not shown (3 refused)" in out
 
 
+def test_lines_from_worker_processes_are_logged_as_sent_and_shown_like_records(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "callbacks.jsonl"
+    recorder = CallbackRecorder(path, live="rich")
+    recorder.start()
+    burst = LIVE_MAX_PER_SECOND + 10
+    lines = [record(n, status=403 if n % 5 == 0 else 200).to_json() for n in range(burst)]
+    recorder.record_lines(lines)
+    recorder.record(record(99))
+    assert recorder.flush()
+    recorder.stop()
+    assert path.read_text().splitlines() == [*lines, record(99).to_json()]
+    assert recorder.count == burst + 1
+    out = capsys.readouterr().out
+    assert f"task {record(1).task_sid}" in out
+    assert "… 11 more callback(s) not shown (2 refused)" in out
+
+
 def test_live_lines_show_the_next_command_and_escape_markup() -> None:
     text = render_live(record(1, task_attributes={"tag": "[bold]x[/bold]"}))
     assert "next: [bold]trcli reservation accept WR" in text

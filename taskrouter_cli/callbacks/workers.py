@@ -1,0 +1,168 @@
+"""``trcli serve --workers N``: more processes answering callbacks on the same port, one log.
+
+One Python process answers about as many signed callbacks a second as ``php -S`` (aiohttp's
+own work is about half of each request, see docs/benchmarks.md); a second core needs a second
+process. The ``serve`` process keeps its own server and starts N-1 worker processes (the
+``spawn`` start method: nothing of the parent's threads or tunnel is inherited). Every process
+listens on the same address with SO_REUSEPORT, and the kernel spreads connections between them.
+
+Workers keep no log of their own: each sends its records, as JSON lines, through a pipe to the
+``serve`` process, whose :class:`CallbackRecorder` writes the one callback log and the one live
+view. Per process, not shared: the replay window (so ``--reject-replays`` needs one process)
+and the ``answered`` count of ``/healthz``.
+
+Usage::
+
+    server.start()                                  # the serve process's own, reuse_port=True
+    pool = WorkerPool(server.config, server.port, recorder, count=1)
+    pool.start()                                    # returns once every worker listens
+    ...
+    pool.stop()                                     # before server.stop(): their last records
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing
+import signal
+import threading
+from typing import IO, TYPE_CHECKING, Any, cast
+
+from taskrouter_cli.errors import NetworkError
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+
+    from taskrouter_cli.callbacks.app import ServerConfig
+    from taskrouter_cli.callbacks.log import CallbackRecorder
+
+READY = b"ready"
+START_TIMEOUT = 30.0
+
+
+class _PipeStream:
+    """The text stream a worker's recorder writes JSON lines to: one message per flush."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+        self._parts: list[str] = []
+
+    def write(self, text: str) -> int:
+        self._parts.append(text)
+        return len(text)
+
+    def flush(self) -> None:
+        if self._parts:
+            data, self._parts = "".join(self._parts).encode("utf-8"), []
+            self._connection.send_bytes(data)
+
+
+def serve_worker(config: ServerConfig, connection: Connection) -> None:
+    """A worker process: serve ``config`` until SIGTERM/SIGINT; records go to ``connection``."""
+    from taskrouter_cli.callbacks.app import CallbackServer
+    from taskrouter_cli.callbacks.log import CallbackRecorder
+
+    stop = threading.Event()
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda signum, frame: stop.set())
+    stream = _PipeStream(connection)
+    recorder = CallbackRecorder(None, live="json", stream=lambda: cast("IO[str]", stream))
+    server = CallbackServer(config, recorder=recorder)
+    try:
+        server.start()
+    except Exception as exc:  # noqa: BLE001 - reported by the parent as one line
+        connection.send_bytes(b"error " + str(exc).encode("utf-8", "replace"))
+        return
+    connection.send_bytes(READY)
+    try:
+        while not stop.wait(0.25) and server.running:
+            pass
+    finally:
+        server.stop()  # the recorder's last lines go down the pipe
+        connection.close()
+
+
+class WorkerPool:
+    """``count`` processes serving ``config`` on ``port``; their records go to ``recorder``."""
+
+    def __init__(
+        self, config: ServerConfig, port: int, recorder: CallbackRecorder, count: int
+    ) -> None:
+        self.config = dataclasses.replace(config, port=port, reuse_port=True)
+        self.recorder = recorder
+        self.count = count
+        self._processes: list[Any] = []
+        self._readers: list[threading.Thread] = []
+
+    def start(self) -> None:
+        """Start the workers; returns once each listens, else stops them all and raises."""
+        context = multiprocessing.get_context("spawn")
+        connections = []
+        for index in range(self.count):
+            receiving, sending = context.Pipe(duplex=False)
+            process = context.Process(
+                target=serve_worker,
+                args=(self.config, sending),
+                name=f"trcli-serve-worker-{index + 1}",
+                daemon=True,
+            )
+            process.start()
+            sending.close()  # the child holds its own end: EOF here once it exits
+            self._processes.append(process)
+            connections.append(receiving)
+        try:
+            for connection in connections:
+                self._await_ready(connection)
+        except BaseException:
+            for connection in connections:
+                connection.close()
+            self.stop()
+            raise
+        for index, connection in enumerate(connections):
+            reader = threading.Thread(
+                target=self._read, args=(connection,), name=f"trcli-serve-log-{index + 1}"
+            )
+            reader.daemon = True
+            reader.start()
+            self._readers.append(reader)
+
+    @staticmethod
+    def _await_ready(connection: Connection) -> None:
+        if not connection.poll(START_TIMEOUT):
+            raise NetworkError(f"A serve worker did not start within {START_TIMEOUT:.0f} s")
+        try:
+            message = connection.recv_bytes()
+        except EOFError:
+            raise NetworkError("A serve worker exited while starting") from None
+        if message != READY:
+            detail = message.decode("utf-8", "replace").removeprefix("error ")
+            raise NetworkError(f"A serve worker could not start: {detail}")
+
+    def _read(self, connection: Connection) -> None:
+        try:
+            while True:
+                data = connection.recv_bytes()
+                lines = data.decode("utf-8", "replace").splitlines()
+                self.recorder.record_lines([line for line in lines if line])
+        except (EOFError, OSError):
+            pass
+        finally:
+            connection.close()
+
+    @property
+    def alive(self) -> bool:
+        return all(process.is_alive() for process in self._processes)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the workers (SIGTERM, then SIGKILL) and wait until their records are queued."""
+        for process in self._processes:
+            if process.is_alive():
+                process.terminate()
+        for process in self._processes:
+            process.join(timeout)
+            if process.is_alive():
+                process.kill()
+                process.join(timeout)
+        for reader in self._readers:
+            reader.join(timeout)
+        self._processes, self._readers = [], []

@@ -1,0 +1,77 @@
+"""`trcli serve --workers 2`: two processes answer on one port (SO_REUSEPORT) and every
+callback, whichever process answered it, lands once in the one log and the one --json stream."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+
+import requests
+
+from tests.serve.conftest import FORM, TOKEN, assignment_params, sign
+from tests.serve.test_cli_serve import ServeProcess
+
+ENV = {"TWILIO_ACCOUNT_SID": "AC" + "1" * 32, "TWILIO_AUTH_TOKEN": TOKEN}
+CALLBACKS = 40
+
+
+def workers(pid: int) -> list[int]:
+    """The worker processes of ``pid`` (its children, but not multiprocessing's helpers)."""
+    text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    found = []
+    for child in map(int, text.split()):
+        command = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ")
+        if b"spawn_main" in command:
+            found.append(child)
+    return found
+
+
+def send_callbacks(url: str, count: int) -> list[str]:
+    """``count`` signed callbacks, each on a new connection (so the kernel spreads them)."""
+    sids = []
+    for index in range(count):
+        params = assignment_params(ReservationSid=f"WR{index:032x}")
+        headers = {**FORM, "X-Twilio-Signature": sign(url, params), "Connection": "close"}
+        answer = requests.post(url, data=params, headers=headers, timeout=10)
+        assert answer.status_code == 200, answer.text
+        sids.append(params["ReservationSid"])
+    return sids
+
+
+def test_every_callback_is_logged_once_whichever_worker_answered(
+    isolated_environment: Path,
+) -> None:
+    serve = ServeProcess(["--workers", "2", "--instruction", "accept"], ENV)
+    try:
+        started = serve.next_json()
+        assert started["kind"] == "serving"
+        assert len(workers(serve.process.pid)) == 1  # the second process
+        sent = send_callbacks(started["assignment_url"], CALLBACKS)
+        streamed = [serve.next_json() for _ in range(CALLBACKS)]
+        code, stderr = serve.stop(signal.SIGTERM)
+    finally:
+        if serve.process.poll() is None:
+            serve.process.kill()
+    assert code == 0, stderr
+    assert sorted(r["reservation_sid"] for r in streamed) == sorted(sent)
+    assert all(r["signature"] == "valid" and r["instruction"] == "accept" for r in streamed)
+    logged = [json.loads(line) for line in Path(started["log"]).read_text().splitlines()]
+    assert sorted(r["reservation_sid"] for r in logged) == sorted(sent)
+    assert f"Stopped after {CALLBACKS} callback(s)." in stderr
+
+
+def test_a_worker_that_dies_stops_serve_with_one_line(isolated_environment: Path) -> None:
+    serve = ServeProcess(["--workers", "2"], ENV)
+    try:
+        serve.next_json()
+        (worker,) = workers(serve.process.pid)
+        os.kill(worker, signal.SIGKILL)
+        code, stderr = serve.process.wait(20), serve.process.communicate(timeout=20)[1]
+    finally:
+        if serve.process.poll() is None:
+            serve.process.kill()
+    assert code != 0
+    assert "worker process stopped unexpectedly" in stderr
+    assert "Traceback" not in stderr
