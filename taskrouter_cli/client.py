@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from taskrouter_cli.config import Settings
-from taskrouter_cli.errors import ApiError, CredentialsError, NetworkError, TrcliError
+from taskrouter_cli.errors import ApiError, ConfigError, CredentialsError, NetworkError, TrcliError
 
 if TYPE_CHECKING:
     from twilio.rest import Client
@@ -92,6 +92,10 @@ def describe_twilio_error(exc: Any, settings: Settings | None = None) -> TrcliEr
     method = getattr(exc, "method", None)
     uri = getattr(exc, "uri", None)
     where = f" ({method} {uri})" if method and uri else ""
+    if code == status:  # the SDK's stand-in when the body is not a Twilio error
+        code = None
+        if settings is not None and settings.uses_api_url_override:
+            return not_taskrouter(settings, f"HTTP {status}{where}")
     link = DOCS_ERROR_URL.format(code=code) if code else None
     text = f"Twilio {code}: {message}{where}" if code else f"HTTP {status}: {message}{where}"
     if status in (401, 403) and settings is not None and settings.uses_api_url_override:
@@ -109,6 +113,15 @@ def describe_twilio_error(exc: Any, settings: Settings | None = None) -> TrcliEr
             + (f"; see {link}" if link else ""),
         )
     return ApiError(text, f"See {link}" if link else None, status=status, code=code)
+
+
+def not_taskrouter(settings: Settings, answer: str) -> ConfigError:
+    """The error for an API URL override whose server does not answer as TaskRouter does."""
+    return ConfigError(
+        f"The server at {settings.api_url} is not a TaskRouter API: it answered {answer}",
+        "Check --api-url / TRCLI_API_URL: it must be a sandbox's base URL (the one "
+        "'trcli sandbox' prints, e.g. http://127.0.0.1:4010), or unset it for live Twilio",
+    )
 
 
 def describe_network_error(exc: BaseException, settings: Settings | None = None) -> NetworkError:
@@ -179,4 +192,10 @@ def translate_exception(exc: BaseException, settings: Settings | None = None) ->
         return describe_twilio_error(_PageError(page_response), settings)
     if is_network_error(exc):
         return describe_network_error(exc, settings)
+    if (
+        isinstance(exc, json.JSONDecodeError)
+        and settings is not None
+        and settings.uses_api_url_override
+    ):
+        return not_taskrouter(settings, "with a body that is not JSON")
     return None

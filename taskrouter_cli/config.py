@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,24 +55,46 @@ SETTING_BY_KEY: dict[str, SettingSpec] = {spec.key: spec for spec in SETTINGS}
 SECRET_KEYS = frozenset(spec.key for spec in SETTINGS if spec.secret)
 
 
+_app_dir: Callable[[], str] | None = None
+
+
+def use_app_dir(finder: Callable[[], str]) -> None:
+    """Where trcli's folder is when ``TRCLI_HOME`` is not set. The CLI passes
+    ``click.get_app_dir`` (the platform's per-user configuration folder), which this layer
+    cannot import."""
+    global _app_dir
+    _app_dir = finder
+
+
 def trcli_home(environ: Mapping[str, str] | None = None) -> Path:
-    """The folder for configuration and state: ``$TRCLI_HOME`` or the platform's config dir."""
+    """The folder for configuration and state: ``$TRCLI_HOME``, else the platform's per-user
+    configuration folder for trcli (given by the CLI, see :func:`use_app_dir`)."""
     env = os.environ if environ is None else environ
     explicit = env.get("TRCLI_HOME")
     if explicit:
         return Path(explicit).expanduser()
-    return platform_config_dir(env) / "trcli"
+    if _app_dir is None:
+        raise ConfigError(
+            "TRCLI_HOME is not set", "Set it to the folder for trcli's configuration and state"
+        )
+    return Path(_app_dir())
 
 
-def platform_config_dir(environ: Mapping[str, str]) -> Path:
-    """The user's configuration folder: %APPDATA%, ~/Library/Application Support, or XDG."""
-    if sys.platform.startswith("win"):
-        appdata = environ.get("APPDATA") or environ.get("LOCALAPPDATA")
-        return Path(appdata) if appdata else Path.home() / "AppData" / "Roaming"
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Application Support"
-    xdg = environ.get("XDG_CONFIG_HOME")
-    return Path(xdg) if xdg else Path.home() / ".config"
+def home_not_writable(exc: OSError, *, sandbox: bool = False) -> ConfigError | None:
+    """The one-line error for an OSError on a path inside trcli's folder, or None."""
+    if exc.filename is None:
+        return None
+    try:
+        home = trcli_home()
+    except ConfigError:
+        return None
+    path = Path(os.fsdecode(exc.filename))
+    if path != home and home not in path.parents:
+        return None
+    hint = "Set TRCLI_HOME to a folder you can write to"
+    if sandbox:
+        hint += ", or run the sandbox with --in-memory or --db PATH"
+    return ConfigError(f"Cannot write to trcli's folder {home} ({exc.strerror or exc})", hint)
 
 
 def config_path(environ: Mapping[str, str] | None = None) -> Path:

@@ -14,7 +14,10 @@ import click
 
 from taskrouter_cli import __version__
 from taskrouter_cli.cli.context import AppContext
+from taskrouter_cli.config import home_not_writable, use_app_dir
 from taskrouter_cli.errors import ExitCode, TrcliError
+
+use_app_dir(lambda: click.get_app_dir("trcli"))
 
 
 class UserFacingError(click.ClickException):
@@ -73,6 +76,7 @@ class TrcliGroup(click.Group):
 
         module = importlib.import_module(f"taskrouter_cli.cli.{COMMANDS[cmd_name][0]}")
         command = getattr(module, cmd_name)
+        accept_global_options(command)
         self.add_command(command, cmd_name)
         return command
 
@@ -98,6 +102,40 @@ class TrcliGroup(click.Group):
             raise UserFacingError(_to_user_error(exc, ctx)) from None
 
 
+def _global_options() -> list[click.Option]:
+    """``--profile``, ``--account-sid``, ``--api-url`` and ``--debug`` as a subcommand accepts
+    them (``trcli task list --profile live``); hidden from its help, which would repeat them."""
+
+    def remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        app = ctx.ensure_object(AppContext)
+        name = (param.name or "").removeprefix("global_")
+        if name == "debug":
+            app.debug = app.debug or bool(value)
+        elif name == "profile":
+            app.use_profile(value)
+        else:
+            app.override(name, value)
+        return value
+
+    common: dict[str, Any] = {"expose_value": False, "hidden": True, "callback": remember}
+    return [  # named global_* so they never clash with a subcommand's own parameter names
+        click.Option(["--profile", "global_profile"], metavar="NAME", **common),
+        click.Option(["--account-sid", "global_account_sid"], metavar="AC...", **common),
+        click.Option(["--api-url", "global_api_url"], metavar="URL", **common),
+        click.Option(["--debug", "global_debug"], is_flag=True, **common),
+    ]
+
+
+def accept_global_options(command: click.Command) -> None:
+    """Let ``command`` and every command under it take the root's options too (unless it has
+    an option of the same name with its own meaning, such as ``config set --profile``)."""
+    taken = {name for param in command.params for name in param.opts}
+    command.params.extend(option for option in _global_options() if not set(option.opts) & taken)
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            accept_global_options(sub)
+
+
 def _to_user_error(exc: Exception, ctx: click.Context) -> TrcliError:
     from taskrouter_cli.client import translate_exception
 
@@ -106,6 +144,10 @@ def _to_user_error(exc: Exception, ctx: click.Context) -> TrcliError:
     translated = translate_exception(exc, settings)
     if translated is not None:
         return translated
+    if isinstance(exc, OSError):
+        unwritable = home_not_writable(exc, sandbox=ctx.invoked_subcommand == "sandbox")
+        if unwritable is not None:
+            return unwritable
     return TrcliError(
         f"Unexpected {exc.__class__.__name__}: {exc}",
         "This is a bug in trcli; run again with --debug for the traceback and report it",
@@ -152,14 +194,15 @@ def cli(
       trcli sandbox             run the offline TaskRouter on http://127.0.0.1:4010
 
     Credentials come from options, then TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN (or
-    TWILIO_API_KEY / TWILIO_API_SECRET), then the profile in $TRCLI_HOME/config.toml.
+    TWILIO_API_KEY / TWILIO_API_SECRET), then the profile in $TRCLI_HOME/config.toml. The
+    options below also work after the subcommand (trcli task list --profile live).
 
     \b
     Example:
       trcli --profile live task list --status pending
     """
     app = ctx.ensure_object(AppContext)
-    app.profile = profile
+    app.use_profile(profile)
     app.debug = debug
     app.override("account_sid", account_sid)
     app.override("api_url", api_url)

@@ -24,6 +24,13 @@ class AppContext:
         self._resolver: Any = None
         self._workspace: Any = None
 
+    def use_profile(self, profile: str | None) -> None:
+        """Select the profile (before settings are first read)."""
+        if profile:
+            self.profile = profile
+            self._settings = None
+            self._client = self._resolver = self._workspace = None
+
     def override(self, key: str, value: str | None) -> None:
         """Record a setting given as a command-line option (before settings are first read)."""
         if value:

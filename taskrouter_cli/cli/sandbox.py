@@ -89,7 +89,10 @@ def _open_service(
     try:
         store = SqliteStore(target)
     except Exception as exc:  # sqlite3.DatabaseError and OSError alike
-        raise UsageError(f"Cannot open the sandbox database {target}: {exc}") from exc
+        raise UsageError(
+            f"Cannot open the sandbox database {target}: {exc}",
+            "Use --in-memory, or --db PATH in a folder you can write to",
+        ) from exc
     options = SandboxOptions(
         account_sid=account_sid,
         auth_token=auth_token,

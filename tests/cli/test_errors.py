@@ -7,6 +7,8 @@ import subprocess
 import sys
 from typing import Any
 
+import pytest
+
 from tests.helpers.cli import Trcli, invoke
 
 
@@ -90,3 +92,48 @@ def test_python_dash_m_against_the_sandbox(sandbox: Any) -> None:
     assert result.stderr.strip() == (
         "Error: 'nonsense' is not a Task SID. Task SIDs are WT followed by 32 hex digits"
     )
+
+
+class _NotTaskRouter:
+    """A plain web server on loopback that answers every request with ``status`` and HTML."""
+
+    def __init__(self, status: int) -> None:
+        import http.server
+        import threading
+
+        answer = status
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                body = b"<html><body>Welcome to nginx!</body></html>"
+                self.send_response(answer)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return None
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize("status", [200, 404])
+def test_an_api_url_that_is_not_taskrouter_says_so(status: int, sandbox: Any) -> None:
+    other = _NotTaskRouter(status)
+    try:
+        outcome = invoke(["worker", "list"], {**sandbox.env, "TRCLI_API_URL": other.url})
+    finally:
+        other.close()
+    assert outcome.exit_code == 2
+    assert outcome.stderr.startswith(f"Error: The server at {other.url} is not a TaskRouter API")
+    assert "Check --api-url / TRCLI_API_URL" in outcome.stderr
+    assert "twilio.com/docs/errors" not in outcome.stderr
+    assert outcome.stderr.count("\n") == 1

@@ -164,10 +164,34 @@ def test_secret_value_is_prompted_not_required_on_command_line() -> None:
     assert "Give a value for workspace" in result.stderr
 
 
-def test_home_defaults_to_the_platform_config_folder(tmp_path: Path) -> None:
+def test_home_defaults_to_clicks_app_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import click
+
+    import taskrouter_cli.cli  # noqa: F401  (the CLI tells config where the app dir is)
     from taskrouter_cli.config import trcli_home
 
     assert trcli_home({"TRCLI_HOME": str(tmp_path)}) == tmp_path
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    assert trcli_home({}) == Path(click.get_app_dir("trcli"))
     if sys.platform.startswith("linux"):
-        assert trcli_home({"XDG_CONFIG_HOME": str(tmp_path)}) == tmp_path / "trcli"
-        assert trcli_home({}) == Path.home() / ".config" / "trcli"
+        assert trcli_home({}) == tmp_path / "trcli"
+
+
+@pytest.mark.parametrize(
+    ("args", "also"),
+    [
+        (["config", "set", "workspace", "X"], ""),
+        (["sandbox", "env"], "or run the sandbox with --in-memory or --db PATH"),
+        (["sandbox", "--port", "0"], "or run the sandbox with --in-memory or --db PATH"),
+    ],
+)
+def test_an_unusable_trcli_home_is_one_line_naming_it(
+    args: list[str], also: str, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    result = run(*args, env={"TRCLI_HOME": str(blocker / "home")})
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"Error: Cannot write to trcli's folder {blocker / 'home'} (")
+    assert "Set TRCLI_HOME to a folder you can write to" in result.stderr and also in result.stderr
+    assert result.stderr.count("\n") == 1
