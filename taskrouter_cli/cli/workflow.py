@@ -340,3 +340,87 @@ def workflow_test(
         output.print_json(dry_run_to_dict(result, found, warnings))
         return
     print_dry_run(result, str(found.friendly_name), warnings)
+
+
+@workflow.command(name="lint")
+@click.argument("name", metavar="[WORKFLOW]", required=False)
+@click.option(
+    "--file",
+    "path",
+    type=click.Path(dir_okay=False),
+    help="Check this configuration file (JSON) instead of a Workflow's.",
+)
+@click.option(
+    "--task-timeout",
+    type=click.IntRange(1, None),
+    default=86400,
+    show_default=True,
+    metavar="SECONDS",
+    help="The tasks' Timeout (TTL) that target timeouts are checked against.",
+)
+@workspace_option
+@json_option
+@pass_app
+def workflow_lint(
+    app: AppContext, name: str | None, path: str | None, task_timeout: int, as_json: bool
+) -> None:
+    """Check a routing configuration before anyone routes with it.
+
+    \b
+    Errors (exit 6): the documented JSON shape (unknown keys included), expressions that do
+    not parse (with the column), queues that do not exist, filters no task can reach, targets
+    no current worker can match, target timeouts adding up past the task's Timeout.
+    Warnings (exit 0): constructs Twilio does not document (unary NOT, lower-case operators).
+    Queues and workers are read from the workspace.
+
+    \b
+    Examples:
+      trcli workflow lint "Incoming Customer Care Requests"
+      trcli workflow lint --file workflow.json --json
+    """
+    from rich.markup import escape
+
+    from taskrouter_cli import output
+    from taskrouter_cli.cli.conventions import exit_check_failed
+    from taskrouter_cli.errors import UsageError
+    from taskrouter_cli.operations.workflow_lint import (
+        lint_in_workspace,
+        lint_report,
+        read_configuration_file,
+    )
+
+    if name and path:
+        raise UsageError("Give a WORKFLOW or --file, not both")
+    source: dict[str, Any]
+    if path:
+        configuration = read_configuration_file(path)
+        source = {"file": path, "workflow": None}
+    else:
+        from taskrouter_cli.resolve import WORKFLOW
+
+        found = (
+            _resolve(app, name)
+            if name
+            else app.resolver.only_one(WORKFLOW, app.workspace_sid, "a WORKFLOW or --file")
+        )
+        configuration = found.configuration or ""
+        source = {"file": None, "workflow": {"sid": found.sid, "name": found.friendly_name}}
+    findings = lint_in_workspace(app.workspace_api, configuration, task_timeout=task_timeout)
+    report = lint_report(findings, source)
+    if as_json:
+        output.print_json(report)
+    else:
+        for finding in findings:
+            colour = "red" if finding.severity == "error" else "yellow"
+            output.console().print(
+                f"[{colour}]{finding.severity}[/{colour}]: "
+                + escape(f"{finding.path}: {finding.message} [{finding.code}]")
+            )
+        what = path or str(source["workflow"]["name"])
+        if report["clean"]:
+            extra = f" ({report['warnings']} warning(s))" if report["warnings"] else ""
+            output.success(f"{what}: no problems found{extra}")
+        else:
+            output.info(f"{what}: {report['errors']} error(s), {report['warnings']} warning(s)")
+    if not report["clean"]:
+        exit_check_failed()

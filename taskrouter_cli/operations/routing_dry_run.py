@@ -21,7 +21,7 @@ from taskrouter_cli.routing.dry_run import (
     dry_run,
     queue_members,
 )
-from taskrouter_cli.routing.undocumented import undocumented_constructs
+from taskrouter_cli.routing.lint import WARNING, lint_configuration
 from taskrouter_cli.routing.workflow import (
     WorkflowConfigError,
     WorkflowConfiguration,
@@ -105,6 +105,10 @@ class WorkspaceReader:
             for index, worker in enumerate(raw)
         )
 
+    def all_workers(self) -> tuple[WorkerState, ...]:
+        """Every worker with its attributes and activity (capacity not read)."""
+        return tuple(self._worker(w, 0, 1) for w in self.ws.workers.stream(page_size=PAGE_SIZE))
+
     @staticmethod
     def _worker(worker: Any, used: int, capacity: int, **extra: Any) -> WorkerState:
         return WorkerState(
@@ -176,27 +180,11 @@ def dry_run_workflow(
 
 
 def configuration_warnings(configuration: str) -> list[str]:
-    """Undocumented constructs (and the parser's own warnings) in a configuration, one line
-    each with the JSON path and the column."""
-    config = parse_workflow_configuration(configuration)
-    lines = list(config.warnings)
-    for path, text in expressions_of(config):
-        for item in undocumented_constructs(text):
-            lines.append(f"{path} (column {item.position + 1}): {item.message}")
-    return lines
-
-
-def expressions_of(config: WorkflowConfiguration) -> list[tuple[str, str]]:
-    """(JSON path, expression text) of every expression in the configuration."""
-    found: list[tuple[str, str]] = []
-    for flt in config.filters:
-        base = f"task_routing.filters[{flt.index}]"
-        found.append((f"{base}.expression", flt.expression.text))
-        for index, target in enumerate(flt.targets):
-            for key, expression in (("expression", target.expression), ("skip_if", target.skip_if)):
-                if expression is not None:
-                    found.append((f"{base}.targets[{index}].{key}", expression.text))
-    return found
+    """The lint's warnings for a configuration (undocumented constructs and the like), one line
+    each with the JSON path."""
+    return [
+        f"{f.path}: {f.message}" for f in lint_configuration(configuration) if f.severity == WARNING
+    ]
 
 
 def dry_run_to_dict(result: DryRun, workflow: Any, warnings: list[str]) -> dict[str, Any]:

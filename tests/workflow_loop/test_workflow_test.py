@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from tests.helpers.cli import Trcli
@@ -116,3 +117,25 @@ def test_bad_input_is_one_line_and_exit_2(trcli: Trcli) -> None:
         assert out.stderr.count("\n") == 1 and out.stderr.startswith("Error: ")
     unknown = trcli("workflow", "test", "No Such Workflow", "--attributes", "{}")
     assert unknown.exit_code == 2 and "No Such Workflow" in unknown.stderr
+
+
+def test_undocumented_constructs_are_flagged_by_test_and_lint(
+    trcli: Trcli, sdk_client: Any, sandbox: Any
+) -> None:
+    ws = sdk_client.taskrouter.v1.workspaces(sandbox.workspace_sid)
+    queue = next(q.sid for q in ws.task_queues.list() if q.friendly_name.endswith("English"))
+    configuration = {
+        "task_routing": {
+            "filters": [
+                {"expression": "vip == true and NOT (level < 2)", "targets": [{"queue": queue}]}
+            ]
+        }
+    }
+    ws.workflows.create(friendly_name="Loose", configuration=json.dumps(configuration))
+    out = trcli("workflow", "test", "Loose", "--attributes", '{"vip": true, "level": 3}').ok()
+    assert "lower-case 'and' is not documented by Twilio" in out.stderr
+    assert "unary NOT is not documented by Twilio" in out.stderr
+    data = trcli("workflow", "test", "Loose", "--attributes", "{}", "--json").ok().json()
+    assert len(data["warnings"]) == 2
+    lint = trcli("workflow", "lint", "Loose", "--json").ok().json()
+    assert [f["code"] for f in lint["findings"]] == ["undocumented", "undocumented"]
