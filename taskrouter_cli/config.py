@@ -222,7 +222,9 @@ class ConfigFile:
         if self.active:
             document["active"] = self.active
         document["profiles"] = {name: dict(body) for name, body in self.profiles.items()}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        from taskrouter_cli.guards.private_files import make_private_dir
+
+        make_private_dir(self.path.parent)
         data = tomli_w.dumps(document)
         temporary = self.path.with_name(self.path.name + ".tmp")
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

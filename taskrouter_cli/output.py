@@ -15,6 +15,8 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from taskrouter_cli.guards.terminal import escape_control
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -108,7 +110,7 @@ def cell(value: Any) -> str:
         return "yes" if value else "no"
     if isinstance(value, datetime):
         return format_datetime(value)
-    return str(value)
+    return escape_control(str(value))
 
 
 def print_table(
@@ -124,6 +126,7 @@ def print_table(
     if not rows:
         err_console().print(empty_message)
         return
+    title = escape_control(title) if title else title
     table = Table(title=title, title_justify="left", show_lines=False)
     cells = [[cell(row.get(name)) for _, name in columns] for row in rows]
     out = console()
@@ -166,6 +169,7 @@ def print_fields(
     """One resource as a two-column table of field names and values."""
     from rich.table import Table
 
+    title = escape_control(title) if title else title
     table = Table(title=title, title_justify="left", show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold")
     table.add_column(overflow="fold")
@@ -190,4 +194,4 @@ def pretty_json_text(text: str | None) -> str:
     try:
         return json.dumps(json.loads(text), indent=2)
     except ValueError:
-        return text
+        return escape_control(text)

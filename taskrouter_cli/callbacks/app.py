@@ -48,6 +48,7 @@ from taskrouter_cli.callbacks.instructions import DEFER, Reply
 from taskrouter_cli.callbacks.log import CallbackRecord, CallbackRecorder, now_text
 from taskrouter_cli.callbacks.signature import FormParams
 from taskrouter_cli.errors import NetworkError, UsageError
+from taskrouter_cli.guards.json_depth import MAX_JSON_DEPTH, too_deep
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -115,6 +116,8 @@ class _Problem(Exception):
 def _json_attributes(raw: str | None, name: str) -> dict[str, Any]:
     if raw is None or raw == "":
         return {}
+    if too_deep(raw):
+        raise _Problem(400, f"{name} nests deeper than {MAX_JSON_DEPTH} levels")
     try:
         value = json.loads(raw)
     except ValueError:
@@ -207,6 +210,12 @@ class CallbackHandler:
                 if request.method not in ("GET", "HEAD"):
                     raise _Problem(405, f"{request.method} is not allowed on /healthz", "Use GET")
                 return self._health()
+            if not request.raw_path.startswith("/"):
+                raise _Problem(
+                    400,
+                    "The request target must be a path (origin form), not an absolute URL",
+                    "TaskRouter sends POST /assignment; this looks like a proxy request",
+                )
             if kind is None:
                 raise _Problem(
                     404,
@@ -407,6 +416,8 @@ class CallbackHandler:
                 "Only TaskRouter's signed callbacks are answered; if a proxy strips headers, "
                 "fix it, or start with --no-validate for local experiments",
             )
+        if not signature.isascii():  # a real signature is base64
+            raise _Problem(403, "Invalid X-Twilio-Signature", "The signature is not base64 text")
         if not self._checker.check(expected_url, params, signature):
             raise _Problem(403, "Invalid X-Twilio-Signature", self._mismatch_hint(request, params))
         return "valid", self._is_replay(signature)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import threading
 import time
@@ -22,6 +23,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import IO, Any
+
+from taskrouter_cli.guards.private_files import open_private_append
+from taskrouter_cli.guards.terminal import escape_control
 
 LOG_FILE_NAME = "callbacks.jsonl"
 LIVE_MAX_PER_SECOND = 20
@@ -143,8 +147,9 @@ def read_records(path: Path) -> tuple[list[CallbackRecord], int]:
 
 
 def escape_markup(text: str) -> str:
-    """Escape rich markup in untrusted text (attributes come from the network)."""
-    return text.replace("\\", "\\\\").replace("[", "\\[")
+    """Escape rich markup and terminal control characters in untrusted text (attributes,
+    SIDs and names come from the network)."""
+    return escape_control(text).replace("\\", "\\\\").replace("[", "\\[")
 
 
 def _short_json(value: Any, limit: int = 120) -> str:
@@ -250,8 +255,8 @@ class CallbackRecorder:
     def start(self) -> None:
         """Open the log file and prepare the live view (idempotent)."""
         if self.path is not None and self._handle is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._handle = self.path.open("a", encoding="utf-8")
+            descriptor = open_private_append(self.path)
+            self._handle = os.fdopen(descriptor, "a", encoding="utf-8")
         if self.live == "rich" and self._console is None:
             import io
 

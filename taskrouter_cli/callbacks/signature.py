@@ -21,14 +21,18 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 
 def port_variants(url: str) -> list[str]:
     """``url`` with its default port added or removed (what the SDK's ``validate`` accepts)."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:  # a Host header such as "evil:abc" or "[::1" makes no URL
+        return []
     default = DEFAULT_PORTS.get(parts.scheme)
     if default is None or not parts.hostname:
         return []
     host = parts.netloc.rsplit("@", 1)[-1]
-    if parts.port is None:
+    if port is None:
         netloc = f"{host}:{default}"
-    elif parts.port == default:
+    elif port == default:
         netloc = host.rsplit(":", 1)[0]
     else:
         return []
@@ -69,7 +73,10 @@ class SignatureChecker:
         return str(self._validator.compute_signature(url, params))
 
     def matches(self, url: str, params: Any, signature: str) -> bool:
-        expected = self.compute(url, params)
+        try:
+            expected = self.compute(url, params)
+        except UnicodeEncodeError:  # undecodable bytes in a header or path: signs nothing
+            return False
         return hmac.compare_digest(expected.encode(), signature.encode())
 
     def check(self, url: str, params: Any, signature: str) -> bool:

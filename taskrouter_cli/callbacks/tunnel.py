@@ -26,8 +26,9 @@ from typing import Any
 from taskrouter_cli.errors import CredentialsError, NetworkError, TrcliError
 
 TOKEN_HINT = (
-    "Set NGROK_AUTHTOKEN or run 'trcli config set ngrok_authtoken TOKEN' (find it in your ngrok "
-    "dashboard under 'Your Authtoken'), or expose the server another way and pass --public-url"
+    "Set NGROK_AUTHTOKEN or run 'trcli config set ngrok_authtoken', which prompts for it (find "
+    "it in your ngrok dashboard under 'Your Authtoken'), or expose the server another way and "
+    "pass --public-url"
 )
 AUTH_ERROR_CODES = frozenset({"ERR_NGROK_105", "ERR_NGROK_107", "ERR_NGROK_4018"})
 

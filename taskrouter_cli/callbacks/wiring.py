@@ -19,6 +19,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from taskrouter_cli.guards.private_files import make_private_dir
+
 STATE_FILE_NAME = "serve-wiring.json"
 
 FIELDS = {
@@ -74,7 +76,7 @@ class CallbackWiring:
             if not changes:
                 self._state.unlink(missing_ok=True)
                 return
-            self._state.parent.mkdir(parents=True, exist_ok=True)
+            make_private_dir(self._state.parent)
             temporary = self._state.with_name(self._state.name + ".tmp")
             temporary.write_text(json.dumps([asdict(c) for c in changes], indent=2))
             os.replace(temporary, self._state)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from taskrouter_cli.cli.context import AppContext, json_option, pass_app
@@ -20,6 +22,18 @@ from taskrouter_cli.errors import ConfigError
 
 def _profile_name(app: AppContext, option: str | None, config: ConfigFile) -> str:
     return option or app.profile or config.active or DEFAULT_PROFILE
+
+
+def _read_secret(prompt: str) -> str:
+    """A secret typed at a hidden prompt, or the first line of standard input when piped."""
+    stdin = sys.stdin
+    if stdin.isatty():
+        value = str(click.prompt(prompt, hide_input=True))
+    else:
+        value = stdin.readline().strip()
+    if not value:
+        raise ConfigError("No value given", "Type the secret at the prompt or pipe it in")
+    return value
 
 
 @click.group()
@@ -46,16 +60,26 @@ def config_set(app: AppContext, key: str, value: str | None, profile_option: str
     """Store KEY in a profile. KEY is one of: account_sid, auth_token, api_key, api_secret,
     workspace, workflow, api_url, ngrok_authtoken.
 
-    Secrets (auth_token, api_secret, ngrok_authtoken) are prompted for when VALUE is omitted.
+    Secrets (auth_token, api_secret, ngrok_authtoken) are never taken as VALUE, where shell
+    history and 'ps' would keep them: they are prompted for, or read from standard input.
 
     \b
-    Example:
+    Examples:
       trcli config set api_url http://127.0.0.1:4010 --profile sandbox
+      trcli config set auth_token                              # prompts
+      printenv TWILIO_AUTH_TOKEN | trcli config set auth_token # reads standard input
     """
-    if value is None:
-        if key not in SECRET_KEYS:
-            raise click.UsageError(f"Give a value for {key}: trcli config set {key} VALUE")
-        value = click.prompt(SETTING_BY_KEY[key].description, hide_input=True)
+    if key in SECRET_KEYS:
+        if value is not None:
+            raise ConfigError(
+                f"{key} is a secret: it is not accepted on the command line (shell history "
+                "and 'ps' would show it)",
+                f"Run 'trcli config set {key}' and type it at the prompt, or pipe it in: "
+                f"printenv VARIABLE | trcli config set {key}",
+            )
+        value = _read_secret(SETTING_BY_KEY[key].description)
+    elif value is None:
+        raise click.UsageError(f"Give a value for {key}: trcli config set {key} VALUE")
     path = config_path()
     document = ConfigFile.load(path)
     name = _profile_name(app, profile_option, document)

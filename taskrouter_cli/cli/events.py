@@ -138,6 +138,7 @@ def events_tail(
     import json
 
     from taskrouter_cli import output
+    from taskrouter_cli.guards.terminal import escape_control
     from taskrouter_cli.operations.events import follow_events
     from taskrouter_cli.operations.polling import Poller
 
@@ -148,7 +149,8 @@ def events_tail(
             click.echo(json.dumps(output.resource_to_dict(event)))
         else:
             when = output.cell(event.event_date)
-            click.echo(f"{when}  {event.event_type:<28} {event.resource_sid}  {event.description}")
+            line = f"{when}  {event.event_type:<28} {event.resource_sid}  {event.description}"
+            click.echo(escape_control(line))
 
     note("Following events (Ctrl-C to stop)...")
     try:

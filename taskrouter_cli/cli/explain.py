@@ -44,8 +44,16 @@ def _mark(value: bool | None) -> str:
     return "[green]✓[/green]" if value else "[red]✗[/red]"
 
 
+def inert(text: str) -> str:
+    """Outside data made inert: control characters shown as escapes, rich markup escaped."""
+    from rich.markup import escape
+
+    from taskrouter_cli.guards.terminal import escape_control
+
+    return escape(escape_control(text))
+
+
 def render(result: Any) -> None:
-    from rich.markup import escape as e
     from rich.table import Table
 
     from taskrouter_cli import output
@@ -53,26 +61,27 @@ def render(result: Any) -> None:
     console = output.console()
     age = f", age {result.age} s" if result.age is not None else ""
     console.print(f"[bold]Task {result.task_sid}[/bold]: {result.status}{age}")
-    console.print(f"  attributes {e(json.dumps(result.attributes))}")
+    console.print(f"  attributes {inert(json.dumps(result.attributes))}")
     if result.workflow_name:
-        console.print(f"[bold]Workflow[/bold] {result.workflow_name} ({result.workflow_sid})")
+        name = inert(result.workflow_name)
+        console.print(f"[bold]Workflow[/bold] {name} ({result.workflow_sid})")
     for item in result.filters:
         queue = item.queue_name or item.queue_sid or "?"
         console.print(
-            f"  {_mark(item.matched)} filter {item.index + 1} '{e(item.name)}': "
-            f"{e(item.expression)} → {e(queue)}"
-            + (f"  [dim](no match: {e(item.why_not)})[/dim]" if item.why_not else "")
+            f"  {_mark(item.matched)} filter {item.index + 1} '{inert(item.name)}': "
+            f"{inert(item.expression)} → {inert(queue)}"
+            + (f"  [dim](no match: {inert(item.why_not)})[/dim]" if item.why_not else "")
         )
         for comparison, value in item.trace if len(item.trace) > 1 else ():
-            console.print(f"      {_mark(value)} {e(comparison)}")
+            console.print(f"      {_mark(value)} {inert(comparison)}")
     if result.filters and result.used_default_filter:
         console.print("  → no filter matched; the default filter applies")
     if result.queue_name or result.queue_sid:
         console.print(
-            f"[bold]Queue[/bold] {e(result.queue_name or result.queue_sid)}: "
-            f"target_workers {e(result.target_workers or '1==1')}"
+            f"[bold]Queue[/bold] {inert(result.queue_name or result.queue_sid)}: "
+            f"target_workers {inert(result.target_workers or '1==1')}"
             + (
-                f"; target expression {e(result.target_expression)}"
+                f"; target expression {inert(result.target_expression)}"
                 if result.target_expression
                 else ""
             )
@@ -83,9 +92,9 @@ def render(result: Any) -> None:
             table.add_column(header, overflow="fold")
         for worker in result.workers:
             table.add_row(
-                e(worker.name),
+                inert(worker.name),
                 _mark(worker.matches),
-                e(worker.activity),
+                inert(worker.activity),
                 _mark(worker.available),
                 worker.capacity or "-",
                 ", ".join(worker.open_tasks) or "-",
@@ -93,11 +102,11 @@ def render(result: Any) -> None:
         console.print(table)
     for item in result.reservations:
         console.print(
-            f"  reservation {item['sid']}: {e(str(item['worker_name']))} {item['status']}"
+            f"  reservation {item['sid']}: {inert(str(item['worker_name']))} {item['status']}"
         )
     colour = {"assigned": "green", "finished": "green", "worker_eligible": "green"}.get(
         result.reason, "yellow"
     )
-    console.print(f"[bold {colour}]Why:[/bold {colour}] {e(result.message)}", soft_wrap=True)
+    console.print(f"[bold {colour}]Why:[/bold {colour}] {inert(result.message)}", soft_wrap=True)
     if result.fix:
-        console.print(f"[bold]Fix:[/bold] {e(result.fix)}", soft_wrap=True)
+        console.print(f"[bold]Fix:[/bold] {inert(result.fix)}", soft_wrap=True)

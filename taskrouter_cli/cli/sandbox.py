@@ -63,7 +63,9 @@ def _db_target(db: Path | None, in_memory: bool) -> str:
     path = path.expanduser()
     if path.is_dir():
         raise UsageError(f"--db {path} is a directory", "Give a file path, e.g. sandbox.db")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from taskrouter_cli.guards.private_files import make_private_dir
+
+    make_private_dir(path.parent)
     return str(path)
 
 

@@ -372,6 +372,7 @@ def task_watch(app: AppContext, task_sid: str, timeout: float | None, interval: 
 
 
 def _watch_lines(workspace: Any, sid: str, poller: Any) -> Any:
+    from taskrouter_cli.guards.terminal import escape_control
     from taskrouter_cli.operations.watch import changes, take_snapshot
 
     previous = None
@@ -379,7 +380,7 @@ def _watch_lines(workspace: Any, sid: str, poller: Any) -> Any:
         current = take_snapshot(workspace, sid)
         stamp = time.strftime("%H:%M:%S")
         for line in changes(previous, current):
-            click.echo(f"{stamp}  {line}")
+            click.echo(f"{stamp}  {escape_control(line)}")
         previous = current
         if current.final or not poller.wait():
             return current

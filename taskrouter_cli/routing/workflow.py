@@ -55,6 +55,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from taskrouter_cli.routing.expressions import (
+    MAX_EXPRESSION_LENGTH,
     Expression,
     ExpressionError,
     Key,
@@ -360,10 +361,20 @@ def parse_order_by(text: str, path: str = "order_by") -> tuple[OrderBy, ...]:
 # Parsing
 
 
+MAX_EXPRESSION_CHARACTERS = 65_536
+"""Total length of every expression in one configuration (filters, targets, skip_if). With
+each expression at most ``MAX_EXPRESSION_LENGTH`` long, this bounds the parsing work of one
+configuration (~100 ms) however the 1 MB a configuration may hold is split."""
+
+MAX_PRIORITY = 2_147_483_647
+"""A target's priority is a Task priority: 0 to 2^31 - 1 (Twilio's Task resource docs)."""
+
+
 class _Parser:
     def __init__(self, strict: bool) -> None:
         self.strict = strict
         self.warnings: list[str] = []
+        self.expression_characters = 0
 
     def check_keys(self, obj: Mapping[str, Any], allowed: Sequence[str], path: str) -> None:
         for key in obj:
@@ -379,6 +390,13 @@ class _Parser:
     def expression(self, value: Any, path: str) -> Expression:
         if not isinstance(value, str):
             raise WorkflowConfigError(path, f"must be a string, got {_json_type(value)}")
+        self.expression_characters += min(len(value), MAX_EXPRESSION_LENGTH)
+        if self.expression_characters > MAX_EXPRESSION_CHARACTERS:
+            raise WorkflowConfigError(
+                path,
+                f"the configuration's expressions total more than {MAX_EXPRESSION_CHARACTERS} "
+                "characters; split the routing over fewer, shorter expressions",
+            )
         try:
             return parse_expression(value)
         except ExpressionError as error:
@@ -517,13 +535,20 @@ class _Parser:
 
     @staticmethod
     def priority(value: Any, path: str) -> int:
+        number: int | None = None
         if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, str) and re.fullmatch(r"\s*-?\d{1,18}\s*", value):
-            return int(value)
-        raise WorkflowConfigError(
-            path, f"must be an integer (or a numeric string), got {_json_describe(value)}"
-        )
+            number = value
+        elif isinstance(value, str) and re.fullmatch(r"\s*-?\d{1,18}\s*", value):
+            number = int(value)
+        if number is None:
+            raise WorkflowConfigError(
+                path, f"must be an integer (or a numeric string), got {_json_describe(value)}"
+            )
+        if not 0 <= number <= MAX_PRIORITY:
+            raise WorkflowConfigError(
+                path, f"must be between 0 and {MAX_PRIORITY} (a Task priority), got {number}"
+            )
+        return number
 
     @staticmethod
     def timeout(value: Any, path: str) -> int:

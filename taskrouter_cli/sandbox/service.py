@@ -469,7 +469,10 @@ class SandboxService:
             minutes = f["minutes"]
             if isinstance(minutes, bool) or not isinstance(minutes, int) or minutes < 1:
                 raise bad_request(f"Minutes must be a positive integer; got {minutes!r}")
-            start_ms = int((now - timedelta(minutes=minutes)).timestamp() * 1000)
+            try:
+                start_ms = int((now - timedelta(minutes=minutes)).timestamp() * 1000)
+            except OverflowError:
+                raise bad_request(f"Minutes={minutes} reaches back before year 1") from None
         elif "end_date" not in f and self.options.events_default_minutes is not None:
             window = timedelta(minutes=self.options.events_default_minutes)
             start_ms = int((now - window).timestamp() * 1000)

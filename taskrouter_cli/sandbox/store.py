@@ -17,6 +17,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from taskrouter_cli.guards.private_files import ensure_private_file, tighten
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS records (
@@ -108,6 +110,12 @@ class SqliteStore:
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
+        if self.path != ":memory:":
+            # The database holds the auth token and API secret: owner-only. SQLite gives its
+            # -wal and -shm files the database file's mode; older ones are tightened too.
+            ensure_private_file(Path(self.path))
+            for suffix in ("-wal", "-shm"):
+                tighten(Path(self.path + suffix))
         self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         if self.path != ":memory:":
             self._conn.execute("PRAGMA journal_mode=WAL")

@@ -6,6 +6,8 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from taskrouter_cli.guards.json_depth import MAX_JSON_DEPTH, too_deep
+
 from .errors import bad_request
 from .sids import is_sid
 
@@ -19,6 +21,8 @@ def attributes(value: Any, param: str = "Attributes") -> str:
         raise bad_request(f"{param} must be a JSON object given as a string")
     if len(value) > MAX_ATTRIBUTES:
         raise bad_request(f"{param} is {len(value)} characters long; the limit is {MAX_ATTRIBUTES}")
+    if too_deep(value):
+        raise bad_request(f"{param} nests objects or arrays deeper than {MAX_JSON_DEPTH} levels")
     try:
         parsed = json.loads(value)
     except ValueError as exc:

@@ -48,6 +48,8 @@ def authenticated(request: web.Request) -> bool:
         auth = BasicAuth.decode(header, encoding="utf-8")
     except (ValueError, binascii.Error, UnicodeDecodeError):
         return False
+    if not (auth.login.isascii() and auth.password.isascii()):  # no credential has other bytes
+        return False
     return bool(request.app[SERVICE_KEY].authenticate(auth.login, auth.password))
 
 
