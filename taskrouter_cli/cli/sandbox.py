@@ -23,7 +23,7 @@ from typing import Any
 import click
 
 from taskrouter_cli.cli.conventions import confirm_destructive, exit_interrupted, yes_option
-from taskrouter_cli.errors import ApiError, NetworkError, UsageError
+from taskrouter_cli.errors import ApiError, NetworkError, TrcliError, UsageError
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4010
@@ -344,6 +344,39 @@ def sandbox_advance(seconds: float, url: str | None) -> None:
     success(f"Sandbox clock advanced by {seconds:g} s; it is now {now}")
 
 
+@sandbox.command(name="settle")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0, 60),
+    default=10.0,
+    show_default=True,
+    help="Seconds to wait at most.",
+)
+@_base_url_option
+def sandbox_settle(timeout: float, url: str | None) -> None:
+    """Wait until a running sandbox's routing has settled.
+
+    A write is answered first and routed right after (as live TaskRouter does): this waits
+    until every reservation, activity change and callback those writes set off is done.
+    Exits 1 when routing is still running after --timeout seconds.
+
+    \b
+    Example:
+      trcli task create --attributes '{"selected_language":"es"}' && trcli sandbox settle
+    """
+    from taskrouter_cli.output import success
+
+    base = url or os.environ.get("TRCLI_API_URL") or f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
+    body = _control_request(
+        base.rstrip("/") + "/sandbox/settle",
+        data={"timeout": f"{timeout:g}"},
+        timeout=timeout + 5,
+    )
+    if not (isinstance(body, dict) and body.get("settled")):
+        raise TrcliError(f"Routing in the sandbox at {base} had not settled after {timeout:g} s")
+    success("Sandbox routing settled")
+
+
 @sandbox.command(name="callbacks")
 @_base_url_option
 @click.option("--limit", type=click.IntRange(1, None), help="Show only the last N deliveries.")
@@ -396,7 +429,7 @@ def sandbox_callbacks(url: str | None, limit: int | None, as_json: bool) -> None
     )
 
 
-def _control_request(url: str, data: dict[str, str] | None = None) -> Any:
+def _control_request(url: str, data: dict[str, str] | None = None, timeout: float = 10) -> Any:
     """GET (or form POST) a /sandbox control URL; Basic auth from TWILIO_* when set."""
     import urllib.error
     import urllib.request
@@ -409,7 +442,7 @@ def _control_request(url: str, data: dict[str, str] | None = None) -> Any:
         pair = base64.b64encode(f"{sid}:{token}".encode()).decode()
         request.add_header("Authorization", f"Basic {pair}")
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             return json.loads(response.read().decode("utf-8") or "null")
     except urllib.error.HTTPError as exc:
         detail = exc.read().decode("utf-8", "replace")

@@ -110,6 +110,23 @@ class CallbackDispatcher:
         with self._cond:
             return self._cond.wait_for(lambda: self._pending == 0, timeout)
 
+    async def idle(self, timeout: float = 10.0) -> bool:
+        """:meth:`flush` for a coroutine: from the loop the deliveries run on, wait without
+        blocking it; from any other loop, wait on a worker thread."""
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            return await loop.run_in_executor(None, self.flush, timeout)
+        deadline = loop.time() + timeout
+        while self._pending:
+            await asyncio.sleep(0)  # submissions queued with call_soon_threadsafe start
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return False
+            running = list(self._tasks)
+            if running:
+                await asyncio.wait(running, timeout=remaining)
+        return True
+
     def deliveries(self, limit: int | None = None) -> list[dict[str, Any]]:
         """Delivery records, oldest first (the last ``limit`` when given)."""
         with self._records_lock:

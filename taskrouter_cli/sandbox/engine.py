@@ -48,7 +48,7 @@ from .core import Core
 from .dispatch import DeliveryRequest
 from .events import task_fields, worker_fields
 from .sids import new_sid
-from .state import Record
+from .state import Record, RoutingJob
 
 OPEN_TASK = ("pending", "reserved")
 QueueKey = tuple[float, float, float]
@@ -162,6 +162,43 @@ class Engine:
             if res["reservation_status"] == "pending"
         ]
 
+    # routing after the write ----------------------------------------------------------------
+    # A write changes only what it answers; the routing it makes due is queued (durably, in the
+    # write's transaction) and run by :meth:`run_jobs` right after the answer, in order.
+    def route_task(self, task: Record) -> None:
+        """Evaluate the task's workflow and reserve workers for it (after the answer)."""
+        self.state.add_job(RoutingJob("task", task["sid"]))
+
+    def offer(self, task: Record) -> None:
+        """Offer the task to the workers free now (after the answer)."""
+        self.state.add_job(RoutingJob("offer", task["sid"]))
+
+    def route_worker(self, worker: Record) -> None:
+        """Give the worker the best waiting tasks it may serve (after the answer)."""
+        self.state.add_job(RoutingJob("worker", worker["sid"]))
+
+    def queue_changed(self, queue: Record) -> None:
+        """target_workers / task_order / max_reserved_workers changed (after the answer)."""
+        self.state.add_job(RoutingJob("queue", queue["sid"]))
+
+    def run_job(self, job: RoutingJob) -> None:
+        if job.action == "worker":
+            worker = self.state.get("worker", job.sid)
+            if worker is not None:
+                self._route_worker(worker)
+        elif job.action in ("task", "offer"):
+            task = self.state.get("task", job.sid)
+            if task is not None:
+                (self._route_task if job.action == "task" else self._offer)(task)
+        elif job.action == "queue":
+            queue = self.state.get("task_queue", job.sid)
+            if queue is not None:
+                self._queue_changed(queue)
+        elif job.action == "assigned":
+            res = self.state.get("reservation", job.sid)
+            if res is not None:
+                self._assignment_activity(res)
+
     # timers ----------------------------------------------------------------------------------
     def _schedule(self, when: float | None, kind: str, sid: str) -> None:
         if when is not None:
@@ -267,7 +304,7 @@ class Engine:
             self._dequeue(task)
 
     # routing a task --------------------------------------------------------------------------
-    def route_task(self, task: Record) -> None:
+    def _route_task(self, task: Record) -> None:
         """Evaluate where a pending task belongs and try to reserve workers for it."""
         if task["assignment_status"] != "pending":
             return
@@ -279,7 +316,7 @@ class Engine:
                 if queue is not None:
                     self._enter_queue(task, queue)
             self._enqueue(task)
-            self.offer(task)
+            self._offer(task)
             return
         workflow = self.state.get("workflow", task.get("workflow_sid") or "")
         cfg = self.config(workflow) if workflow is not None else None
@@ -310,7 +347,7 @@ class Engine:
             self._emit_task(task, "workflow.target-matched", "matched a workflow target")
             self._enter_queue(task, queue)
             self._enqueue(task)
-            self.offer(task)
+            self._offer(task)
         elif isinstance(decision, WorkflowTimeout):
             self._emit_task(task, "workflow.timeout", "timed out of the workflow")
             self.cancel_task(task, "Workflow Timeout")
@@ -389,7 +426,7 @@ class Engine:
             return bool(used < channel["configured_capacity"])
         return ignore_capacity or worker["_open"] == 0
 
-    def offer(self, task: Record) -> None:
+    def _offer(self, task: Record) -> None:
         """Create as many reservations as the task's queue allows with the workers free now."""
         if task["assignment_status"] not in OPEN_TASK:
             return
@@ -407,7 +444,7 @@ class Engine:
         self._sync_waiting(task)
 
     # routing a worker ------------------------------------------------------------------------
-    def route_worker(self, worker: Record) -> None:
+    def _route_worker(self, worker: Record) -> None:
         """Give an available worker the best waiting task(s) it may serve."""
         for _ in range(1000):
             if not worker["available"] or self.state.get("worker", worker["sid"]) is None:
@@ -491,16 +528,16 @@ class Engine:
             members.discard(worker["sid"])
         self.direct.pop(worker["sid"], None)
 
-    def queue_changed(self, queue: Record) -> None:
+    def _queue_changed(self, queue: Record) -> None:
         """target_workers / task_order / max_reserved_workers changed: re-route its workers."""
         self._members.pop(queue["sid"], None)
         for _, task_sid in list(self.waiting.get(queue["sid"], ())):
             self._enqueue(self.state.records["task"][task_sid])
         for _, task_sid in list(self.waiting.get(queue["sid"], ())):
             task = self.state.records["task"][task_sid]
-            self.offer(task)
+            self._offer(task)
         for worker_sid in sorted(self.members(queue)):
-            self.route_worker(self.state.records["worker"][worker_sid])
+            self._route_worker(self.state.records["worker"][worker_sid])
 
     def queue_removed(self, queue: Record) -> None:
         self._members.pop(queue["sid"], None)
@@ -594,6 +631,22 @@ class Engine:
             refresh_channel(channel)
             self.state.touch("worker_channel", channel)
 
+    def _assignment_activity(self, res: Record) -> None:
+        """An accepted reservation moves a single-tasking worker to its queue's assignment
+        activity (routing work: it runs after the answer to the accept)."""
+        if res["reservation_status"] not in ("accepted", "wrapping"):
+            return
+        worker = self.state.get("worker", res["worker_sid"])
+        queue = self.state.get("task_queue", res.get("_queue_sid") or "")
+        if (
+            worker is not None
+            and queue is not None
+            and queue.get("assignment_activity_sid")
+            and self.state.get("activity", queue["assignment_activity_sid"]) is not None
+            and not self.multi(res["workspace_sid"])
+        ):
+            self.set_activity(worker, queue["assignment_activity_sid"], route=False)
+
     def _close(self, res: Record, status: str, event_type: str, verb: str) -> Record | None:
         """End a pending reservation; returns its worker (if it still exists)."""
         res["reservation_status"] = status
@@ -633,13 +686,7 @@ class Engine:
             self._restore(other_worker, other)
             if other_worker is not None:
                 released.append(other_worker)
-        queue = self.state.get("task_queue", res.get("_queue_sid") or "")
-        if (
-            not self.multi(task["workspace_sid"])
-            and queue is not None
-            and queue.get("assignment_activity_sid")
-        ):
-            self.set_activity(worker, queue["assignment_activity_sid"], route=False)
+        self.state.add_job(RoutingJob("assigned", res["sid"]))
         for other_worker in released:
             self.route_worker(other_worker)
 

@@ -164,6 +164,9 @@ class _Serving:
         dispatcher = getattr(self.service, "dispatcher", None)
         attach = getattr(dispatcher, "attach_loop", None)
         attached = bool(attach(self.loop)) if callable(attach) else False
+        attach_routing = getattr(self.service, "attach_loop", None)
+        if callable(attach_routing):
+            attach_routing(self.loop)
         ticker = (
             asyncio.create_task(tick_loop(self.service, app[CALL_KEY])) if self.auto_tick else None
         )
@@ -175,6 +178,9 @@ class _Serving:
                 ticker.cancel()
                 await asyncio.gather(ticker, return_exceptions=True)
             await runner.cleanup()
+            detach_routing = getattr(self.service, "detach_loop", None)
+            if callable(detach_routing):
+                detach_routing()
             if attached and dispatcher is not None:
                 await dispatcher.detach_loop()
             if self.executor is not None:

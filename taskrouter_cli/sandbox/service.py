@@ -9,11 +9,13 @@ memory is rolled back by reloading the last committed state.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -78,6 +80,9 @@ class SandboxService:
         self.clock = clock
         self.options = options
         self._lock = threading.RLock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread = 0
+        self._routing_scheduled = False
         # Credentials are generated once per database; setdefault keeps two processes opening a
         # new database at once (`trcli sandbox &` then `trcli sandbox env`) in agreement.
         stored_sid = store.setdefault_meta("account_sid", "AC" + secrets.token_hex(16))
@@ -136,8 +141,7 @@ class SandboxService:
     # the operation wrapper -------------------------------------------------------------------
     def _run(self, work: Callable[[], T]) -> T:
         with self._lock:
-            self.engine.run_due()
-            self.state.commit()
+            self._route_due()
             try:
                 result = work()
                 self.state.commit()
@@ -148,9 +152,112 @@ class SandboxService:
                     self.core.outbox = [r for r in self.core.outbox if r.kind == "event"]
                 raise
             outbox, self.core.outbox = self.core.outbox, []
+            routing_due = bool(self.state.jobs)
         for request in outbox:
             self.dispatcher.submit(request)
+        if routing_due:
+            self._schedule_routing()
         return result
+
+    def _route_due(self) -> None:
+        """Under the lock: run the routing jobs and timers that are due, then commit."""
+        while True:
+            self._run_jobs()
+            fired = self.engine.run_due()
+            if not fired and not self.state.jobs:
+                break
+        self.state.commit()
+
+    def _run_jobs(self) -> int:
+        ran = 0
+        while (job := self.state.next_job()) is not None:
+            ran += 1
+            try:
+                self.engine.run_job(job)
+            except Exception:  # a routing bug must not wedge every later request
+                log.exception("routing job %s failed; it is dropped", job)
+                self._reload()  # back to the last commit (earlier jobs of this run are redone)
+                self.state.drop_job(job)
+                self.state.commit()
+        return ran
+
+    # routing after the answer ----------------------------------------------------------------
+    def attach_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Run routing on ``loop`` (the server's) right after each answer, instead of before
+        the service call returns."""
+        with self._lock:
+            self._loop = loop
+            self._loop_thread = threading.get_ident()
+            due = bool(self.state.jobs)
+        if due:  # routing acknowledged before a restart resumes now
+            self._schedule_routing()
+
+    def detach_loop(self) -> None:
+        with self._lock:
+            self._loop = None
+
+    def _schedule_routing(self) -> None:
+        loop = self._loop
+        if loop is not None:
+            with self._lock:
+                if self._routing_scheduled:
+                    return
+                self._routing_scheduled = True
+            try:
+                if threading.get_ident() == self._loop_thread:
+                    loop.call_soon(self._route_from_loop)
+                else:
+                    loop.call_soon_threadsafe(self._route_from_loop)
+                return
+            except RuntimeError:  # the loop is closed: route here instead
+                self._routing_scheduled = False
+        self.route_now()
+
+    def _route_from_loop(self) -> None:
+        self._routing_scheduled = False
+        try:
+            self.route_now()
+        except Exception:
+            log.exception("routing after the answer failed")
+
+    def route_now(self) -> None:
+        """Run the routing (and timers) that are due now and send the callbacks they set off."""
+        with self._lock:
+            self._route_due()
+            outbox, self.core.outbox = self.core.outbox, []
+        for request in outbox:
+            self.dispatcher.submit(request)
+
+    def routing_pending(self) -> bool:
+        """True while routing acknowledged by a write has not run yet."""
+        with self._lock:
+            return bool(self.state.jobs)
+
+    def settle(self, timeout: float = 10.0) -> bool:
+        """Wait until routing has settled: every queued routing job has run and every callback
+        it set off (and what their replies set off) has finished. False on ``timeout``. Not
+        for the server's own event loop (use :meth:`settle_async` there)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.route_now()
+            if not self.dispatcher.flush(max(0.0, deadline - time.monotonic())):
+                return False
+            if not self.routing_pending():
+                return True
+            if time.monotonic() >= deadline:
+                return False
+
+    async def settle_async(self, timeout: float = 10.0) -> bool:
+        """:meth:`settle` from the server's event loop (where the callbacks run)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.route_now()
+            if not await self.dispatcher.idle(max(0.0, deadline - time.monotonic())):
+                return False
+            if not self.routing_pending():
+                return True
+            if time.monotonic() >= deadline:
+                return False
 
     def _reload(self) -> None:
         self.state.discard_pending()

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import OrderedDict
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from .store import SqliteStore, StoredEvent, StoredRecord
 
@@ -43,6 +44,14 @@ _SHARED_MAX_CHARS = 64
 """Loaded string values up to this length are shared between records (SIDs, names, dates)."""
 
 
+class RoutingJob(NamedTuple):
+    """Routing that a write made due: ``action`` (``task``, ``offer``, ``worker``, ``queue``,
+    ``assigned``) on the record ``sid``. Run after the write's answer, in order."""
+
+    action: str
+    sid: str
+
+
 def _encode(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
@@ -68,6 +77,11 @@ class State:
         self._deleted: set[str] = set()
         self._events: list[StoredEvent] = []
         self.seq = 0
+        self.jobs: OrderedDict[int, RoutingJob] = OrderedDict()
+        self._queued: set[RoutingJob] = set()
+        self._jobs_added: dict[int, str] = {}
+        self._jobs_done: list[int] = []
+        self._job_seq = 0
 
     # loading ---------------------------------------------------------------------------------
     def load(self) -> None:
@@ -96,6 +110,12 @@ class State:
                 record[intern(key)] = value
             self._index(kind, record)
             self.seq = max(self.seq, int(record.get("_seq", 0)))
+        for seq, text in self.store.load_jobs():
+            action, sid = json.loads(text)
+            job = RoutingJob(str(action), str(sid))
+            self.jobs[seq] = job
+            self._queued.add(job)
+            self._job_seq = max(self._job_seq, seq)
 
     def clear_memory(self) -> None:
         for table in self.records.values():
@@ -104,6 +124,9 @@ class State:
         self.reservations_by_task.clear()
         self.reservations_by_worker.clear()
         self.channels_by_worker.clear()
+        self.jobs.clear()
+        self._queued.clear()
+        self._job_seq = 0
         self.discard_pending()
         self.seq = 0
 
@@ -143,7 +166,40 @@ class State:
         self._dirty[record["sid"]] = (kind, record)
 
     def has_pending(self) -> bool:
-        return bool(self._dirty or self._deleted or self._events)
+        return bool(
+            self._dirty or self._deleted or self._events or self._jobs_added or self._jobs_done
+        )
+
+    # routing jobs ----------------------------------------------------------------------------
+    def add_job(self, job: RoutingJob) -> None:
+        """Queue ``job`` (written with the operation's commit); a job already waiting is not
+        queued twice (it reads the records when it runs, so it sees this change too)."""
+        if job in self._queued:
+            return
+        self._job_seq += 1
+        self.jobs[self._job_seq] = job
+        self._queued.add(job)
+        self._jobs_added[self._job_seq] = json.dumps(job)
+
+    def drop_job(self, job: RoutingJob) -> None:
+        """Remove a queued ``job`` without running it (durably at the next commit)."""
+        for seq, queued in self.jobs.items():
+            if queued == job:
+                del self.jobs[seq]
+                self._queued.discard(job)
+                if self._jobs_added.pop(seq, None) is None:
+                    self._jobs_done.append(seq)
+                return
+
+    def next_job(self) -> RoutingJob | None:
+        """The oldest queued job, removed from the queue (durably at the next commit)."""
+        if not self.jobs:
+            return None
+        seq, job = self.jobs.popitem(last=False)
+        self._queued.discard(job)
+        if self._jobs_added.pop(seq, None) is None:
+            self._jobs_done.append(seq)
+        return job
 
     def remove(self, kind: str, record: Record) -> None:
         sid = record["sid"]
@@ -175,18 +231,22 @@ class State:
         self._events.append(event)
 
     def commit(self) -> None:
-        if not (self._dirty or self._deleted or self._events):
+        if not self.has_pending():
             return
         upserts = [self._stored(kind, record) for kind, record in self._dirty.values()]
         deletes = [sid for sid in self._deleted if sid not in self._dirty]
         events = self._events
+        jobs_added = list(self._jobs_added.items())
+        jobs_done = self._jobs_done
         self.discard_pending()
-        self.store.write(upserts, deletes, events)
+        self.store.write(upserts, deletes, events, jobs_added, jobs_done)
 
     def discard_pending(self) -> None:
         self._dirty = {}
         self._deleted = set()
         self._events = []
+        self._jobs_added = {}
+        self._jobs_done = []
 
     # internals -------------------------------------------------------------------------------
     def _index(self, kind: str, record: Record) -> None:

@@ -39,6 +39,9 @@ DROP INDEX IF EXISTS records_status;
 DROP INDEX IF EXISTS records_queue;
 DROP INDEX IF EXISTS records_worker;
 CREATE TABLE IF NOT EXISTS deliveries (id INTEGER PRIMARY KEY, body TEXT NOT NULL);
+-- Routing acknowledged but not yet run (a write's answer comes first, routing follows): kept in
+-- the write's own transaction, deleted in the transaction of the routing, resumed at start.
+CREATE TABLE IF NOT EXISTS routing_jobs (seq INTEGER PRIMARY KEY, job TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     sid TEXT NOT NULL UNIQUE,
@@ -151,11 +154,17 @@ class SqliteStore:
         upserts: Iterable[StoredRecord],
         deletes: Iterable[str],
         events: Iterable[StoredEvent],
+        jobs_added: Iterable[tuple[int, str]] = (),
+        jobs_done: Iterable[int] = (),
     ) -> None:
         """Apply one transaction and commit it before returning."""
         conn = self._conn
         conn.execute("BEGIN")
         try:
+            conn.executemany("INSERT INTO routing_jobs (seq, job) VALUES (?, ?)", jobs_added)
+            conn.executemany(
+                "DELETE FROM routing_jobs WHERE seq = ?", [(seq,) for seq in jobs_done]
+            )
             conn.executemany(
                 "INSERT INTO records (sid, kind, workspace_sid, parent_sid, status, queue_sid, "
                 "worker_sid, date_created, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
@@ -203,6 +212,11 @@ class SqliteStore:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+
+    def load_jobs(self) -> list[tuple[int, str]]:
+        """Routing jobs not yet run, oldest first, as ``(seq, job)``."""
+        rows = self._conn.execute("SELECT seq, job FROM routing_jobs ORDER BY seq").fetchall()
+        return [(int(seq), str(job)) for seq, job in rows]
 
     def delete_workspace_events(self, workspace_sid: str) -> None:
         self._conn.execute("DELETE FROM events WHERE workspace_sid = ?", (workspace_sid,))
@@ -276,6 +290,7 @@ class SqliteStore:
         self._conn.execute("DELETE FROM records")
         self._conn.execute("DELETE FROM events")
         self._conn.execute("DELETE FROM deliveries")
+        self._conn.execute("DELETE FROM routing_jobs")
         self._conn.execute("COMMIT")
 
     def close(self) -> None:

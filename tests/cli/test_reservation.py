@@ -15,8 +15,8 @@ def test_quickstart_part_2(trcli: Trcli) -> None:
     )
     assert task["assignment_status"] == "pending"
     idle = trcli("worker", "set-activity", "Alice", "Idle").ok()
-    assert "Alice is now Reserved (not available)" in idle.stdout
-    assert "Alice became Idle and was reserved right away" in idle.stderr
+    assert "Alice is now Idle (available)" in idle.stdout  # the answer: what the write set
+    assert "Alice became Idle and was reserved right away" in idle.stderr  # routing, after
     assert task["sid"] in idle.stderr
     listed = trcli("reservation", "list", "--json").ok().json()
     assert [(r["worker_name"], r["reservation_status"], r["task_sid"]) for r in listed] == [

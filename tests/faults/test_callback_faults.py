@@ -52,7 +52,7 @@ class Rig:
         return str(task.sid)
 
     def flush(self) -> None:
-        assert self.service.dispatcher.flush(20), "callback deliveries did not finish"
+        assert self.service.settle(20), "routing and callback deliveries did not finish"
 
     def reservations(self, task_sid: str) -> list[Any]:
         return list(self.ws.tasks(task_sid).reservations.list())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -38,13 +37,9 @@ def invoke(args: list[str], env: dict[str, str], stdin: str | None = None) -> Ou
     return Outcome(result.exit_code, result.stdout, result.stderr)
 
 
-def wait_status(trcli: Trcli, task_sid: str, wanted: str, timeout: float = 5.0) -> None:
-    """Bounded poll until the Task reaches ``wanted`` (routing runs after the API answers)."""
-    deadline = time.monotonic() + timeout
-    status = None
-    while time.monotonic() < deadline:
-        status = trcli("task", "show", task_sid, "--json").ok().json()["assignment_status"]
-        if status == wanted:
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"task {task_sid} is {status}, expected {wanted}")
+def wait_status(trcli: Trcli, task_sid: str, wanted: str, timeout: float = 10.0) -> None:
+    """Wait until routing has settled (routing and its callbacks run after the API answers),
+    then check that the Task reached ``wanted``."""
+    trcli("sandbox", "settle", "--timeout", f"{timeout:g}").ok()
+    status = trcli("task", "show", task_sid, "--json").ok().json()["assignment_status"]
+    assert status == wanted, f"task {task_sid} is {status}, expected {wanted}"

@@ -77,7 +77,9 @@ def test_no_match_pending_keeps_the_task(running_sandbox: dict[str, str]) -> Non
     )
     task = created.ok().json()
     assert task["assignment_status"] == "pending"
-    assert task["task_queue_sid"] is None
+    invoke(["sandbox", "settle"], running_sandbox).ok()
+    routed = invoke(["task", "show", task["sid"], "--json"], running_sandbox).ok().json()
+    assert (routed["assignment_status"], routed["task_queue_sid"]) == ("pending", None)
 
 
 def test_no_match_default_cancels_the_task(running_sandbox: dict[str, str]) -> None:
@@ -85,7 +87,9 @@ def test_no_match_default_cancels_the_task(running_sandbox: dict[str, str]) -> N
         ["task", "create", "--attributes", '{"selected_language":"fr"}', "--json"],
         running_sandbox,
     )
-    task = created.ok().json()
+    assert created.ok().json()["assignment_status"] == "pending"  # the answer comes first
+    invoke(["sandbox", "settle"], running_sandbox).ok()
+    task = invoke(["task", "show", created.json()["sid"], "--json"], running_sandbox).ok().json()
     assert task["assignment_status"] == "canceled"
     assert task["reason"] == "No matching filter"
 

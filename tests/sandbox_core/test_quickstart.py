@@ -57,7 +57,8 @@ def test_rest_accept_lifecycle_with_signed_callback(
     set_activity(service, qs, "Alice", "Offline")
     task = make_task(service, qs)
     assert task["assignment_status"] == "pending"
-    assert task["task_queue_friendly_name"] == "Customer Care Requests - Spanish"
+    routed = service.fetch("task", qs["scope"], task["sid"])
+    assert routed["task_queue_friendly_name"] == "Customer Care Requests - Spanish"
     assert reservations(service, qs, task["sid"]) == []
 
     set_activity(service, qs, "Alice", "Idle")

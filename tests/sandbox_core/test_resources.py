@@ -50,7 +50,8 @@ def test_fifo_template(service: SandboxService) -> None:
         "Default Fifo Workflow"
     ]
     task = service.create("task", scope, {})  # the only workflow is used
-    assert task["task_queue_friendly_name"] == "Sample Queue"
+    routed = service.fetch("task", scope, task["sid"])
+    assert routed["task_queue_friendly_name"] == "Sample Queue"
 
 
 def test_validation_messages(service: SandboxService, ws: dict[str, str]) -> None:

@@ -4,9 +4,13 @@
 ``GET  /sandbox/health``       ``{"status": "ok", "account_sid", "fake_clock", "now"}``; no auth
 ``GET  /sandbox/callbacks``    the delivery inspector: ``{"deliveries": [...]}`` newest last;
                                ``?limit=N`` keeps the last N
-``POST /sandbox/clock/advance`` ``seconds=N`` (form or query): advance the FakeClock, then run
-                               due timers (``service.tick()``); 409 when the sandbox runs on the
-                               system clock
+``POST /sandbox/clock/advance`` ``seconds=N`` (form or query): run the routing already due,
+                               advance the FakeClock, then run due timers
+                               (``service.tick()``); 409 on the system clock
+``GET|POST /sandbox/settle``   wait until routing has settled (every routing job a write made
+                               due has run, every callback it set off has finished);
+                               ``timeout=S`` (default 10, at most 60) →
+                               ``{"settled": true|false}``
 ``POST /sandbox/reset``        empty every workspace (credentials stay); ``seed=true`` re-seeds
                                the quickstart workspace
 =============================  ==============================================================
@@ -113,9 +117,35 @@ async def advance_clock(request: web.Request) -> web.Response:
             f"Invalid value '{raw}' for parameter seconds: expected a number of seconds >= 0"
         )
     call = request.app[CALL_KEY]
+    route_now = getattr(service, "route_now", None)
+    if callable(route_now):  # routing already due happens before the time moves
+        await call(route_now)
     now = clock.advance(seconds)
     await call(service.tick)
     return json_response({"advanced": seconds, "now": format_datetime(now)})
+
+
+SETTLE_TIMEOUT = 10.0
+MAX_SETTLE_TIMEOUT = 60.0
+
+
+async def settle(request: web.Request) -> web.Response:
+    require_control_access(request)
+    service = request.app[SERVICE_KEY]
+    raw = (await _form(request)).get("timeout")
+    timeout = SETTLE_TIMEOUT
+    if raw is not None:
+        try:
+            timeout = float(raw)
+        except ValueError:
+            timeout = math.nan
+        if not math.isfinite(timeout) or not 0 <= timeout <= MAX_SETTLE_TIMEOUT:
+            raise bad_request(
+                f"Invalid value '{raw}' for parameter timeout: expected seconds from 0 to "
+                f"{MAX_SETTLE_TIMEOUT:g}"
+            )
+    settled = await service.settle_async(timeout)
+    return json_response({"settled": bool(settled)})
 
 
 async def reset(request: web.Request) -> web.Response:
@@ -135,3 +165,5 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/sandbox/callbacks", callbacks)
     app.router.add_post("/sandbox/clock/advance", advance_clock)
     app.router.add_post("/sandbox/reset", reset)
+    app.router.add_get("/sandbox/settle", settle)
+    app.router.add_post("/sandbox/settle", settle)
