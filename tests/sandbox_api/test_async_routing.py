@@ -71,8 +71,8 @@ def test_an_accept_answers_accepted_and_the_assignment_activity_follows(
     sandbox.settle()
     [reservation] = qs.ws.tasks(task.sid).reservations.list()
 
-    accepted = qs.ws.tasks(task.sid).reservations(reservation.sid).update(
-        reservation_status="accepted"
+    accepted = (
+        qs.ws.tasks(task.sid).reservations(reservation.sid).update(reservation_status="accepted")
     )
     assert accepted.reservation_status == "accepted"
 
