@@ -53,6 +53,7 @@ from taskrouter_cli.guards.json_depth import MAX_JSON_DEPTH, too_deep
 if TYPE_CHECKING:
     from aiohttp import web
 
+    from taskrouter_cli.callbacks.console import Console
     from taskrouter_cli.callbacks.forward import Forwarded, Forwarder
     from taskrouter_cli.callbacks.rules import RuleSet
 
@@ -101,6 +102,8 @@ class ServerConfig:
     """``--forward-to``: verified assignment callbacks are answered by this handler."""
     reuse_port: bool = False
     """Listen with SO_REUSEPORT, so that ``serve --workers`` processes share the port."""
+    console: Console | None = None
+    """``--ui``: the agent console answers every path but /assignment and /events."""
 
 
 class _Problem(Exception):
@@ -198,13 +201,18 @@ class CallbackHandler:
     def public_base(self) -> str:
         return (self.config.public_url or self._local_base()).rstrip("/")
 
-    async def handle(self, request: web.BaseRequest) -> web.Response:
+    async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
         started = time.perf_counter()
         path = request.path
         body = b""
         pairs: list[tuple[str, str]] = []
         kind = CALLBACK_KINDS.get(path)
         forwarded: Forwarded | None = None
+        console = self.config.console
+        if console is not None and kind is None:
+            answer = await console.handle(request)
+            if answer is not None:
+                return answer
         try:
             if path == "/healthz":
                 if request.method not in ("GET", "HEAD"):
@@ -246,6 +254,8 @@ class CallbackHandler:
         self.answered += 1
         if self.recorder is not None:
             self.recorder.record(record)
+        if console is not None:
+            console.observe(record)
         if forwarded is not None:
             headers = {"Content-Type": forwarded.content_type} if forwarded.content_type else None
             return self._response(status=forwarded.status, body=forwarded.body, headers=headers)
@@ -622,6 +632,8 @@ class CallbackServer:
             self.recorder.attach(None)
         if self.config.forwarder is not None:
             await self.config.forwarder.close()
+        if self.config.console is not None:
+            await self.config.console.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

@@ -51,6 +51,7 @@ class ServeOptions:
     as_json: bool
     forward_to: str | None = None
     workers: int = 1
+    ui: bool = False
     notes: list[str] = field(default_factory=list)
 
 
@@ -99,6 +100,12 @@ class ServeOptions:
     help="Let your own handler answer: each verified assignment callback is re-signed for URL "
     "and POSTed there; its answer goes back to TaskRouter (502 if it fails or takes over 4 s).",
 )
+@click.option(
+    "--ui",
+    is_flag=True,
+    help="Serve the agent console at http://127.0.0.1:PORT/ (this machine only): pending "
+    "reservations live, Accept/Reject/Complete, worker activities.",
+)
 @click.option("--tunnel", is_flag=True, help="Open an https ngrok tunnel (needs NGROK_AUTHTOKEN).")
 @click.option(
     "--public-url",
@@ -146,6 +153,7 @@ def serve(app: AppContext, **values: Any) -> None:
       trcli serve --instruction dequeue --from +15551234567 --post-work-activity Idle
       trcli serve --rules rules.toml --tunnel --point WW... --events
       trcli serve --forward-to http://127.0.0.1:8080/assignment.php --point WW...
+      trcli serve --ui --point "Incoming Customer Care Requests"   # then open the console
     """
     reply_values = {key: values.pop(name) for name, key in INSTRUCTION_OPTIONS.items()}
     options = ServeOptions(reply_values=reply_values, **values)
@@ -292,6 +300,18 @@ def check_wiring_allowed(app: AppContext, options: ServeOptions) -> None:
         )
 
 
+def build_console(app: AppContext, reply_text: str) -> Any:
+    """``--ui``: the agent console, reading and writing the selected Workspace."""
+    from taskrouter_cli.callbacks.console import Console
+    from taskrouter_cli.client import translate_exception
+
+    def describe_error(exc: BaseException) -> str | None:
+        error = translate_exception(exc, app.settings)
+        return error.one_line() if error is not None else None
+
+    return Console(app.workspace_api, describe_error=describe_error, reply_description=reply_text)
+
+
 def _say(options: ServeOptions, message: str) -> None:
     from taskrouter_cli import output
 
@@ -324,6 +344,7 @@ def run(app: AppContext, options: ServeOptions) -> None:
             f"from your handler at {forwarder.url} (re-signed for it; 502 to TaskRouter if it "
             f"is down, fails or takes over {FORWARD_TIMEOUT:g} s)"
         )
+    console = build_console(app, reply_text) if options.ui else None
     workflow = None
     if options.point:
         from taskrouter_cli.resolve import WORKFLOW
@@ -345,6 +366,7 @@ def run(app: AppContext, options: ServeOptions) -> None:
         reject_replays=options.reject_replays,
         forwarder=forwarder,
         reuse_port=options.workers > 1,
+        console=console,
     )
     server = CallbackServer(config, recorder=recorder)
     tunnel = None
@@ -374,6 +396,10 @@ def run(app: AppContext, options: ServeOptions) -> None:
             f"reply       {reply_text}",
             f"signatures  {validation}",
         ]
+        if console is not None:
+            lines.append(
+                f"console     {server.local_base()}/  (open it in a browser on this machine)"
+            )
         pointed: list[dict[str, Any]] = []
         if workflow is not None or options.events:
             wiring = CallbackWiring(app.workspace_api)
@@ -409,6 +435,7 @@ def run(app: AppContext, options: ServeOptions) -> None:
                 "reply": reply_text,
                 "pointed": pointed,
                 "log": str(log_path),
+                "console_url": server.local_base() + "/" if console is not None else None,
             }
             sys.stdout.write(json.dumps(started) + "\n")
             sys.stdout.flush()
