@@ -184,6 +184,11 @@ def check_option_conflicts(options: ServeOptions) -> None:
             "--forward-to runs in one process: your handler sets the pace, not --workers",
             "Drop --workers",
         )
+    if options.workers > 1 and options.ui:
+        raise UsageError(
+            "--ui runs in one process: the console must see every callback, --workers split them",
+            "Drop --workers",
+        )
     if options.tunnel and options.public_url:
         raise UsageError(
             "--tunnel and --public-url cannot be used together",
