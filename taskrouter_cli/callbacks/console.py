@@ -285,6 +285,7 @@ class Console:
 
     def _refresh_one(self, task_sid: str, reservation_sid: str) -> None:
         from taskrouter_cli.operations import agents
+        from taskrouter_cli.operations.reservations import reservation_timeout
 
         try:
             current = agents.reservation_state(self.workspace, task_sid, reservation_sid)
@@ -295,7 +296,7 @@ class Console:
             raise
         workflow = current.workflow_sid
         if workflow and workflow not in self._timeouts:
-            self._timeouts[workflow] = agents.reservation_timeout(self.workspace, workflow)
+            self._timeouts[workflow] = reservation_timeout(self.workspace, workflow)
         self.state.apply(current, self._timeouts.get(workflow) if workflow else None)
 
     def _words(self, exc: BaseException) -> str:

@@ -204,17 +204,15 @@ def worker_set_activity(
     Example:
       trcli worker set-activity Alice Idle
     """
-    from twilio.base import values
-
+    from taskrouter_cli.operations.agents import set_worker_activity
     from taskrouter_cli.resolve import ACTIVITY
 
     found = _resolve(app, name)
     target = app.resolver.in_workspace(ACTIVITY, app.workspace_sid, activity)
     context = app.workspace_api.workers(found.sid)
     before = {r.sid for r in context.reservations.list(reservation_status="pending")}
-    updated = context.update(
-        activity_sid=target.sid,
-        reject_pending_reservations=True if reject_pending else values.unset,
+    updated = set_worker_activity(
+        app.workspace_api, str(found.sid), str(target.sid), reject_pending=reject_pending
     )
     pending = context.reservations.list(reservation_status="pending", page_size=1000)
     fresh = [r for r in pending if r.sid not in before]

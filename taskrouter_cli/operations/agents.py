@@ -8,14 +8,15 @@ functions as the CLI (``reservations.answer``, ``tasks.set_task_status``) so the
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from taskrouter_cli.errors import UsageError
+from taskrouter_cli.operations.inputs import stored_object
 from taskrouter_cli.operations.reservations import answer
 from taskrouter_cli.operations.tasks import MAX_PAGE_SIZE, set_task_status
+from taskrouter_cli.output import format_datetime
 from taskrouter_cli.resolve import check_sid
 
 
@@ -59,21 +60,8 @@ class ReservationState:
 def iso_time(value: Any) -> str | None:
     """An SDK datetime as ``2024-01-01T12:00:00Z`` (UTC); None stays None."""
     if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(timezone.utc)
-        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return format_datetime(value)
     return str(value) if value else None
-
-
-def parse_attributes(text: Any) -> dict[str, Any]:
-    """Attributes JSON as a dict; anything else is kept under ``"attributes"`` as text."""
-    if isinstance(text, dict):
-        return text
-    try:
-        value = json.loads(text or "{}")
-    except (TypeError, ValueError):
-        return {"attributes": str(text)}
-    return value if isinstance(value, dict) else {"attributes": value}
 
 
 def list_activities(workspace: Any) -> list[ActivityView]:
@@ -122,22 +110,12 @@ def reservation_state(workspace: Any, task_sid: str, reservation_sid: str) -> Re
         task_status=str(task.assignment_status),
         task_created=iso_time(task.date_created),
         task_updated=iso_time(task.date_updated),
-        task_attributes=parse_attributes(task.attributes),
+        task_attributes=stored_object(task.attributes),
         task_age=int(age) if age is not None else None,
         task_queue_name=str(task.task_queue_friendly_name or "") or None,
         workflow_sid=str(task.workflow_sid or "") or None,
         reason=str(task.reason) if task.reason else None,
     )
-
-
-def reservation_timeout(workspace: Any, workflow_sid: str) -> int | None:
-    """The Workflow's task_reservation_timeout in seconds (None when it cannot be read)."""
-    from twilio.base.exceptions import TwilioRestException
-
-    try:
-        return int(workspace.workflows(workflow_sid).fetch().task_reservation_timeout)
-    except (TwilioRestException, TypeError, ValueError):
-        return None
 
 
 def accept_reservation(workspace: Any, task_sid: str, reservation_sid: str) -> None:

@@ -152,7 +152,7 @@ def explain_not_pending(workspace: Any, reservation: Any) -> str:
     task = workspace.tasks(reservation.task_sid).fetch()
     task_status = str(task.assignment_status)
     if status == "timeout":
-        seconds = _reservation_timeout(workspace, task)
+        seconds = reservation_timeout(workspace, str(task.workflow_sid))
         after = f"after {seconds} s, " if seconds is not None else ""
         again = "pending again" if task_status == "pending" else task_status
         return (
@@ -183,11 +183,12 @@ def explain_not_pending(workspace: Any, reservation: Any) -> str:
     return f"Reservation {sid} is {status} (since {when}); the task is {task_status}"
 
 
-def _reservation_timeout(workspace: Any, task: Any) -> int | None:
+def reservation_timeout(workspace: Any, workflow_sid: str) -> int | None:
+    """The Workflow's task_reservation_timeout in seconds (None when it cannot be read)."""
     from twilio.base.exceptions import TwilioRestException
 
     try:
-        return int(workspace.workflows(task.workflow_sid).fetch().task_reservation_timeout)
+        return int(workspace.workflows(workflow_sid).fetch().task_reservation_timeout)
     except (TwilioRestException, TypeError, ValueError):
         return None  # the workflow may be gone; the explanation does without the number
 
