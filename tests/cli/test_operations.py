@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -49,10 +50,18 @@ def test_parse_json_object(tmp_path: Path) -> None:
     text, data = parse_json_object('{"a": [1, 2]}', "--attributes")
     assert data == {"a": [1, 2]} and json.loads(text) == data
     path = tmp_path / "a.json"
-    path.write_text('{\n  "b": 1,\n}', encoding="utf-8")
+    path.write_text('{\n  "b": 1\n  "c": 2\n}', encoding="utf-8")  # a comma is missing
     with pytest.raises(UsageError) as error:
         parse_json_object(f"@{path}", "--attributes")
-    assert "line 3, column 1 (position 12)" in str(error.value) and "a.json" in str(error.value)
+    # Our wording around the decoder's message (whose text varies between Python versions).
+    assert re.fullmatch(
+        rf"--attributes is not valid JSON \(in {re.escape(str(path))}\): .+ "
+        r"at line 3, column 3 \(position 13\)",
+        error.value.message,
+    )
+    path.write_text('{\n  "b": 1,\n}', encoding="utf-8")  # a trailing comma: every version refuses
+    with pytest.raises(UsageError, match=r"--attributes is not valid JSON .* at line \d+, column"):
+        parse_json_object(f"@{path}", "--attributes")
     with pytest.raises(UsageError, match="'@' must be followed by a file name"):
         parse_json_object("@", "--attributes")
     with pytest.raises(UsageError, match="is a directory"):

@@ -279,24 +279,16 @@ def test_invalid_configuration(document: Any, message: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        ("", "configuration: not valid JSON (Expecting value: line 1 column 1 (char 0))"),
-        (
-            "{",
-            (
-                "configuration: not valid JSON (Expecting property name enclosed in double quotes: "
-                "line 1 column 2 (char 1))"
-            ),
-        ),
-        ("[" * 100000, None),
-    ],
+    ("text", "where"),
+    [("", "line 1 column 1 (char 0)"), ("{", "line 1 column 2 (char 1)"), ("[" * 100000, None)],
 )
-def test_invalid_json(text: str, message: str | None) -> None:
+def test_invalid_json(text: str, where: str | None) -> None:
     with pytest.raises(WorkflowConfigError) as info:
         parse_workflow_configuration(text)
-    if message is not None:
-        assert str(info.value) == message
+    # Our prefix and the position; the decoder's own words vary between Python versions.
+    assert str(info.value).startswith("configuration: not valid JSON (")
+    if where is not None:
+        assert str(info.value).endswith(f": {where})")
     assert info.value.path == "configuration"
 
 
