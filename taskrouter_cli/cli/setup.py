@@ -47,7 +47,8 @@ def setup(
       Workflow    Incoming Customer Care Requests (selected_language == "es" / "en")
 
     Idempotent: what exists is reported and left alone, what differs is brought back to this
-    spec where TaskRouter allows it. --teardown deletes the workspace again.
+    spec where TaskRouter allows it ('trcli workspace apply' of this built-in workspace).
+    --teardown deletes the workspace again.
 
     \b
     Examples:

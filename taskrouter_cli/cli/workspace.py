@@ -173,3 +173,133 @@ def workspace_delete(app: AppContext, name: str, yes: bool) -> None:
     )
     app.client.taskrouter.v1.workspaces(found.sid).delete()
     note(f"Deleted Workspace {found.friendly_name} ({found.sid})")
+
+
+@workspace.command(name="export")
+@click.argument("name", metavar="[WORKSPACE]", required=False)
+@click.option(
+    "-o",
+    "--output",
+    "path",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write to FILE (TOML when it ends in .toml, else JSON) instead of stdout.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "toml"]),
+    help="Format on stdout (default json; a file's name decides otherwise).",
+)
+@pass_app
+def workspace_export(app: AppContext, name: str | None, path: str | None, fmt: str | None) -> None:
+    """Write a Workspace as code: activities, task channels, queues, workers, workflows.
+
+    Everything refers to everything else by friendly name, never by SID, so the file applies
+    to another account or the sandbox with 'trcli workspace apply'. Workers' activities are
+    written as where new workers start.
+
+    \b
+    Examples:
+      trcli workspace export -o support.toml
+      trcli workspace export "TaskRouter Quickstart" > quickstart.json
+    """
+    from taskrouter_cli.operations.workspace_doc import dump_document, format_of
+    from taskrouter_cli.operations.workspace_sync import export_workspace
+
+    found = _resolve(app, name) if name else app.workspace
+    doc = export_workspace(app.client.taskrouter.v1, str(found.sid))
+    if path is None:
+        click.echo(dump_document(doc, fmt or "json"), nl=False)
+        return
+    from pathlib import Path
+
+    text = dump_document(doc, fmt or format_of(path))
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as error:
+        from taskrouter_cli.errors import UsageError
+
+        raise UsageError(f"Cannot write {path}: {error.strerror or error}") from None
+    note(f"Wrote Workspace {found.friendly_name} ({found.sid}) to {path}")
+
+
+@workspace.command(name="apply")
+@click.argument("path", metavar="FILE", type=click.Path(dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Print the plan and change nothing.")
+@click.option(
+    "--prune",
+    is_flag=True,
+    help="Also delete what the file does not name (asks first; --yes to skip the question).",
+)
+@click.option(
+    "--workspace",
+    "workspace_name",
+    metavar="NAME",
+    help="Apply to the workspace with this name (created if missing) instead of the file's.",
+)
+@yes_option
+@json_option
+@pass_app
+def workspace_apply(
+    app: AppContext,
+    path: str,
+    dry_run: bool,
+    prune: bool,
+    workspace_name: str | None,
+    yes: bool,
+    as_json: bool,
+) -> None:
+    """Make a Workspace match FILE (from 'trcli workspace export', JSON or TOML).
+
+    Prints the plan first (create / update / delete, with the changed fields), then applies it
+    in dependency order: activities, the workspace's settings, task channels, queues, workers,
+    workflows. Every reference and expression in the file is checked before anything is
+    written. A second apply of the same file changes nothing. Without --prune nothing is
+    deleted, except the activities TaskRouter adds to a workspace this apply creates.
+
+    \b
+    Examples:
+      trcli workspace apply support.toml --dry-run
+      trcli workspace apply support.toml --workspace "Support (staging)" --prune --yes
+    """
+    from taskrouter_cli import output
+    from taskrouter_cli.cli.workspace_plan_view import plan_to_dict, print_changes, summary
+    from taskrouter_cli.operations.workspace_doc import load_document
+    from taskrouter_cli.operations.workspace_sync import apply_plan, plan_apply
+
+    doc = load_document(path)
+    if workspace_name:
+        doc = doc.renamed(workspace_name)
+    v1 = app.client.taskrouter.v1
+    plan = plan_apply(v1, doc, prune=prune)
+    if not as_json:
+        print_changes(plan.changes, f"Plan for workspace '{doc.name}'")
+        if plan.workspace_sid is None:
+            output.info(
+                "The workspace is new: the activities and channels TaskRouter gives it are "
+                "matched by name when it exists (activities the file does not name are removed)."
+            )
+    if not plan.pending:
+        if as_json:
+            output.print_json(plan_to_dict(plan, plan.changes, applied=False))
+        else:
+            output.success(f"No changes: workspace '{doc.name}' already matches {path}.")
+        return
+    if dry_run:
+        if as_json:
+            output.print_json(plan_to_dict(plan, plan.changes, applied=False))
+        else:
+            output.info(f"Dry run: {summary(plan.pending)}; nothing changed.")
+        return
+    if plan.pruning:
+        names = ", ".join(f"{c.kind} {c.name}" for c in plan.pruning)
+        confirm_destructive(
+            f"Delete {len(plan.pruning)} resource(s) that {path} does not name ({names})", yes=yes
+        )
+    done = apply_plan(v1, plan)
+    if as_json:
+        output.print_json(plan_to_dict(plan, done, applied=True))
+        return
+    output.success(
+        f"Applied to workspace '{doc.name}' ({plan.workspace_sid}): {summary(done, done=True)}."
+    )

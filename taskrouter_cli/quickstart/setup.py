@@ -1,7 +1,9 @@
 """Create (or check) the quickstart's Part 1 workspace, idempotently; remove it again.
 
-``apply_setup(v1, spec)`` looks every resource of :data:`~taskrouter_cli.quickstart.spec.QUICKSTART`
-up by friendly name (case-insensitive, as TaskRouter treats names) and
+``apply_setup(v1, spec)`` is ``trcli workspace apply`` of the quickstart's built-in file
+(:func:`document_from_spec` of :data:`~taskrouter_cli.quickstart.spec.QUICKSTART`): one code
+path. It looks every resource up by friendly name (case-insensitive, as TaskRouter treats
+names) and
 
 * creates what is missing (``created``),
 * brings what differs back to the spec where the API allows it (``updated``: worker attributes,
@@ -21,12 +23,18 @@ keeps its activity and an existing workflow keeps its callback URL.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from taskrouter_cli.errors import AmbiguousNameError
+from taskrouter_cli.operations.workspace_doc import (
+    ActivityDoc,
+    QueueDoc,
+    WorkerDoc,
+    WorkflowDoc,
+    WorkspaceDoc,
+)
+from taskrouter_cli.operations.workspace_sync import Change, apply_plan, find_workspace, plan_apply
 from taskrouter_cli.quickstart.spec import QUICKSTART, WorkspaceSpec
 
 CREATED, EXISTS, UPDATED, DIFFERS, REMOVED, ABSENT = (
@@ -37,7 +45,6 @@ CREATED, EXISTS, UPDATED, DIFFERS, REMOVED, ABSENT = (
     "removed",
     "absent",
 )
-PAGE_SIZE = 1000
 
 
 @dataclass(frozen=True)
@@ -74,190 +81,47 @@ class SetupReport:
         }
 
 
-def find_by_name(resources: Iterable[Any], name: str, label: str) -> Any | None:
-    """The one resource whose friendly name is ``name`` (case-insensitive), or None."""
-    wanted = name.casefold()
-    matches = [r for r in resources if str(r.friendly_name or "").casefold() == wanted]
-    if len(matches) > 1:
-        sids = ", ".join(str(r.sid) for r in matches)
-        raise AmbiguousNameError(
-            f"{len(matches)} {label}s are named '{name}' ({sids})",
-            "Rename or delete the extra ones, or use --workspace-name for a fresh workspace",
-        )
-    return matches[0] if matches else None
+def document_from_spec(spec: WorkspaceSpec) -> WorkspaceDoc:
+    """The quickstart's built-in workspace file: what ``trcli setup`` applies.
+
+    Workers' activities are where new workers start; the workflow's callback URLs are not in it,
+    so an existing workflow keeps the one 'workflow point-callback' set."""
+    return WorkspaceDoc(
+        name=spec.name,
+        multi_task_enabled=spec.multi_task_enabled,
+        default_activity=spec.default_activity,
+        timeout_activity=spec.timeout_activity,
+        activities=tuple(ActivityDoc(a.name, a.available) for a in spec.activities),
+        queues=tuple(
+            QueueDoc(q.name, q.target_workers, q.reservation_activity, q.assignment_activity)
+            for q in spec.queues
+        ),
+        workers=tuple(WorkerDoc(w.name, dict(w.attributes), w.activity) for w in spec.workers),
+        workflows=(
+            WorkflowDoc(
+                name=spec.workflow.name,
+                configuration=spec.workflow.configuration({q.name: q.name for q in spec.queues}),
+                task_reservation_timeout=spec.workflow.task_reservation_timeout,
+            ),
+        ),
+        source="the quickstart's built-in workspace",
+    )
 
 
-def find_workspace(v1: Any, name: str) -> Any | None:
-    return find_by_name(v1.workspaces.stream(page_size=PAGE_SIZE), name, "Workspace")
+RESULTS = {
+    "create": CREATED,
+    "update": UPDATED,
+    "unchanged": EXISTS,
+    "differs": DIFFERS,
+    "delete": REMOVED,
+}
 
 
-def _parsed(text: str | None) -> Any:
-    try:
-        return json.loads(text or "{}")
-    except ValueError:
-        return None
-
-
-class _Applier:
-    def __init__(self, v1: Any, spec: WorkspaceSpec, on_item: Callable[[SetupItem], None]):
-        self.v1 = v1
-        self.spec = spec
-        self.items: list[SetupItem] = []
-        self.on_item = on_item
-        self.activity_sids: dict[str, str] = {}
-        self.queue_sids: dict[str, str] = {}
-
-    def add(self, kind: str, name: str, sid: Any, result: str, detail: str = "") -> None:
-        item = SetupItem(kind, name, None if sid is None else str(sid), result, detail)
-        self.items.append(item)
-        self.on_item(item)
-
-    def run(self) -> SetupReport:
-        workspace = self.workspace()
-        ws = self.v1.workspaces(workspace.sid)
-        self.activities(ws)
-        self.workspace_activities(ws, workspace)
-        self.workers(ws)
-        self.queues(ws)
-        self.workflow(ws)
-        return SetupReport(str(workspace.sid), tuple(self.items))
-
-    def workspace(self) -> Any:
-        spec = self.spec
-        existing = find_workspace(self.v1, spec.name)
-        if existing is None:
-            created = self.v1.workspaces.create(
-                friendly_name=spec.name, multi_task_enabled=spec.multi_task_enabled
-            )
-            mode = "multi-tasking" if spec.multi_task_enabled else "single-tasking"
-            self.add("Workspace", spec.name, created.sid, CREATED, mode)
-            return created
-        if bool(existing.multi_task_enabled) != spec.multi_task_enabled:
-            if spec.multi_task_enabled:
-                self.v1.workspaces(existing.sid).update(multi_task_enabled=True)
-                self.add("Workspace", spec.name, existing.sid, UPDATED, "multi-tasking enabled")
-            else:
-                self.add(
-                    "Workspace",
-                    spec.name,
-                    existing.sid,
-                    DIFFERS,
-                    "multi-tasking is on and cannot be switched off; workers will not move "
-                    "to Reserved/Busy (run 'trcli setup --teardown' and set up again)",
-                )
-        else:
-            self.add("Workspace", spec.name, existing.sid, EXISTS)
-        return existing
-
-    def activities(self, ws: Any) -> None:
-        existing = list(ws.activities.stream(page_size=PAGE_SIZE))
-        for activity in self.spec.activities:
-            found = find_by_name(existing, activity.name, "Activity")
-            shown = "available" if activity.available else "unavailable"
-            if found is None:
-                found = ws.activities.create(
-                    friendly_name=activity.name, available=activity.available
-                )
-                self.add("Activity", activity.name, found.sid, CREATED, shown)
-            elif bool(found.available) != activity.available:
-                self.add(
-                    "Activity",
-                    activity.name,
-                    found.sid,
-                    DIFFERS,
-                    f"should be {shown}; availability cannot be changed after creation",
-                )
-            else:
-                self.add("Activity", activity.name, found.sid, EXISTS, shown)
-            self.activity_sids[activity.name] = str(found.sid)
-
-    def workspace_activities(self, ws: Any, workspace: Any) -> None:
-        wanted = {
-            "default_activity_sid": self.activity_sids[self.spec.default_activity],
-            "timeout_activity_sid": self.activity_sids[self.spec.timeout_activity],
-        }
-        changes = {key: sid for key, sid in wanted.items() if getattr(workspace, key, None) != sid}
-        if changes:
-            ws.update(**changes)
-            detail = ", ".join(
-                f"{key.removesuffix('_sid').replace('_', ' ')} → "
-                f"{self.spec.default_activity if 'default' in key else self.spec.timeout_activity}"
-                for key in changes
-            )
-            self.add("Workspace", self.spec.name, workspace.sid, UPDATED, detail)
-
-    def workers(self, ws: Any) -> None:
-        existing = list(ws.workers.stream(page_size=PAGE_SIZE))
-        for worker in self.spec.workers:
-            found = find_by_name(existing, worker.name, "Worker")
-            if found is None:
-                created = ws.workers.create(
-                    friendly_name=worker.name,
-                    attributes=worker.attributes_json,
-                    activity_sid=self.activity_sids[worker.activity],
-                )
-                self.add("Worker", worker.name, created.sid, CREATED, worker.attributes_json)
-            elif _parsed(found.attributes) != dict(worker.attributes):
-                ws.workers(found.sid).update(attributes=worker.attributes_json)
-                self.add(
-                    "Worker",
-                    worker.name,
-                    found.sid,
-                    UPDATED,
-                    f"attributes {found.attributes} → {worker.attributes_json}",
-                )
-            else:
-                self.add("Worker", worker.name, found.sid, EXISTS, worker.attributes_json)
-
-    def queues(self, ws: Any) -> None:
-        existing = list(ws.task_queues.stream(page_size=PAGE_SIZE))
-        for queue in self.spec.queues:
-            wanted = {
-                "target_workers": queue.target_workers,
-                "reservation_activity_sid": self.activity_sids[queue.reservation_activity],
-                "assignment_activity_sid": self.activity_sids[queue.assignment_activity],
-            }
-            found = find_by_name(existing, queue.name, "TaskQueue")
-            if found is None:
-                created = ws.task_queues.create(friendly_name=queue.name, **wanted)
-                self.add("TaskQueue", queue.name, created.sid, CREATED, queue.target_workers)
-                self.queue_sids[queue.name] = str(created.sid)
-                continue
-            self.queue_sids[queue.name] = str(found.sid)
-            changes = {k: v for k, v in wanted.items() if getattr(found, k, None) != v}
-            if changes:
-                ws.task_queues(found.sid).update(**changes)
-                fields = ", ".join(key.removesuffix("_sid").replace("_", " ") for key in changes)
-                self.add("TaskQueue", queue.name, found.sid, UPDATED, f"{fields} set")
-            else:
-                self.add("TaskQueue", queue.name, found.sid, EXISTS, queue.target_workers)
-
-    def workflow(self, ws: Any) -> None:
-        spec = self.spec.workflow
-        configuration = spec.configuration(self.queue_sids)
-        found = find_by_name(ws.workflows.stream(page_size=PAGE_SIZE), spec.name, "Workflow")
-        if found is None:
-            created = ws.workflows.create(
-                friendly_name=spec.name,
-                configuration=json.dumps(configuration),
-                task_reservation_timeout=spec.task_reservation_timeout,
-            )
-            timeout = spec.task_reservation_timeout
-            detail = f"{len(spec.filters)} filters, reservation timeout {timeout} s"
-            self.add("Workflow", spec.name, created.sid, CREATED, detail)
-            return
-        changes: dict[str, Any] = {}
-        if _parsed(found.configuration) != configuration:
-            changes["configuration"] = json.dumps(configuration)
-        if found.task_reservation_timeout != spec.task_reservation_timeout:
-            changes["task_reservation_timeout"] = spec.task_reservation_timeout
-        if changes:
-            ws.workflows(found.sid).update(**changes)
-            fields = " and ".join(key.replace("_", " ") for key in changes)
-            self.add("Workflow", spec.name, found.sid, UPDATED, f"{fields} set")
-        else:
-            callback = found.assignment_callback_url or "no assignment callback yet"
-            self.add("Workflow", spec.name, found.sid, EXISTS, callback)
+def _item(change: Change) -> SetupItem:
+    detail = change.note
+    if change.fields:
+        detail = ", ".join(f.name.replace("_", " ") for f in change.fields) + " set"
+    return SetupItem(change.kind, change.name, change.sid, RESULTS[change.action], detail)
 
 
 def apply_setup(
@@ -265,8 +129,12 @@ def apply_setup(
     spec: WorkspaceSpec = QUICKSTART,
     on_item: Callable[[SetupItem], None] | None = None,
 ) -> SetupReport:
-    """Make the workspace match ``spec`` (see the module docstring); ``on_item`` sees progress."""
-    return _Applier(v1, spec, on_item or (lambda _item: None)).run()
+    """Make the workspace match ``spec``: ``trcli workspace apply`` of the built-in file (see
+    :mod:`taskrouter_cli.operations.workspace_sync`); ``on_item`` sees progress."""
+    report = on_item or (lambda _item: None)
+    plan = plan_apply(v1, document_from_spec(spec))
+    changes = apply_plan(v1, plan, lambda change: report(_item(change)))
+    return SetupReport(plan.workspace_sid, tuple(_item(change) for change in changes))
 
 
 def teardown(v1: Any, name: str = QUICKSTART.name) -> SetupReport:
