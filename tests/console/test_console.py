@@ -9,6 +9,7 @@ from typing import Any
 import requests
 
 from taskrouter_cli.callbacks.console import TOKEN_HEADER
+from taskrouter_cli.callbacks.forward import Forwarder
 from taskrouter_cli.callbacks.instructions import build_reply
 from tests.console.conftest import (
     WAIT_MS,
@@ -18,6 +19,7 @@ from tests.console.conftest import (
     wait_until,
 )
 from tests.serve.conftest import assignment_params, sign
+from tests.serve.handlers import PhpHandler
 from tests.serve.test_cli_serve import ServeProcess
 from tests.serve.test_sandbox_flows import WORKFLOW
 
@@ -247,3 +249,33 @@ def test_serve_ui_from_the_command_line_prints_the_console_url(
     assert page.headers["Content-Security-Policy"].startswith("default-src 'none'")
     assert '<meta name="trcli-console-token" content="' in page.text
     assert sandbox.auth_token not in page.text
+
+
+def test_with_forward_to_the_page_shows_what_the_handler_answered(
+    start_console: Any, page: Any, tmp_path: Path
+) -> None:
+    php = PhpHandler(tmp_path)
+    try:
+        running = start_console(forwarder=Forwarder(php.url, "unused-for-this-test-0000000000"))
+        running.open(page)
+        task = running.quickstart.create_task("es")
+        running.quickstart.set_activity("Alice", "Idle")
+        card, _ = running.reservation_appears(page)
+        card.wait_for_selector(".answer:has-text('your handler answered 200 {}')")
+    finally:
+        php.stop()
+    assert card.get_attribute("data-status") == "pending"
+    card.query_selector("[data-action='accept']").click()
+    page.wait_for_selector(f"[data-task-sid='{task.sid}'][data-status='assigned']")
+
+
+def test_a_reservation_that_times_out_says_so(console: RunningConsole, page: Any) -> None:
+    quickstart = console.quickstart
+    console.open(page)
+    quickstart.create_task("es")
+    quickstart.set_activity("Alice", "Idle")
+    card, reservation_sid = console.reservation_appears(page)
+    assert card.query_selector(".left").inner_text() == "20:00"  # the workflow's 1200 s
+    quickstart.sandbox.advance(1201)
+    page.wait_for_selector(f"[data-reservation-sid='{reservation_sid}'][data-status='timeout']")
+    assert card.query_selector(".actions").is_hidden()
