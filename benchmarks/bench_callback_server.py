@@ -1,5 +1,6 @@
 """Signed assignment callbacks per second and p50/p99 latency of `trcli serve`, side by side
-with PHP's built-in server running the tutorial's assignment.php (when `php` is installed).
+with PHP's built-in server running the tutorial's assignment.php (when `php` is installed), and
+`trcli serve --forward-to` in front of that PHP (signature checked, re-signed, forwarded).
 
 Each server runs in its own process on 127.0.0.1. The load is signed, form-encoded callbacks
 like TaskRouter's (1,000 distinct reservations, each signed for the URL called), sent at 1, 16
@@ -267,7 +268,14 @@ def main(argv: list[str] | None = None) -> Report:
         if shutil.which("php"):
             port = free_port()
             stack.enter_context(running(*php_server(port)))
-            servers.append(("php -S + assignment.php", f"http://127.0.0.1:{port}/assignment.php"))
+            php_url = f"http://127.0.0.1:{port}/assignment.php"
+            servers.append(("php -S + assignment.php", php_url))
+            port = free_port()
+            forward = ["--forward-to", php_url]
+            stack.enter_context(running(*trcli_server(port, Path(home), forward)))
+            servers.append(
+                ("trcli serve --forward-to (that php)", f"http://127.0.0.1:{port}/assignment")
+            )
         else:
             report.note("php is not installed: the PHP comparison was skipped.")
         signed = {url: signed_requests(url) for _, url in servers}
