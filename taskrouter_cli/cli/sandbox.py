@@ -95,6 +95,12 @@ def _open_service(
             f"Cannot open the sandbox database {target}: {exc}",
             "Use --in-memory, or --db PATH in a folder you can write to",
         ) from exc
+    # Given credentials are the database's from now on, so 'trcli sandbox env' prints what
+    # this sandbox accepts.
+    if account_sid is not None:
+        store.set_meta("account_sid", account_sid)
+    if auth_token is not None:
+        store.set_meta("auth_token", auth_token)
     options = SandboxOptions(
         account_sid=account_sid,
         auth_token=auth_token,
@@ -102,6 +108,27 @@ def _open_service(
         assignment_callback_timeout=callback_timeout,
     )
     return SandboxService(store, clock or SystemClock(), options=options)
+
+
+def _lock_database(target: str) -> Any:
+    """The database's exclusive lock, taken (None for --in-memory); one line if in use."""
+    if target == ":memory:":
+        return None
+    from taskrouter_cli.sandbox.db_lock import DatabaseInUse, DatabaseLock
+
+    lock = DatabaseLock(target)
+    try:
+        lock.acquire()
+    except DatabaseInUse as exc:
+        url = exc.owner.url or "its URL"
+        raise UsageError(
+            str(exc),
+            f'Use that sandbox (eval "$(trcli sandbox env)"; trcli sandbox reset --url {url}), '
+            "stop it, or start another with --db OTHER.db or --in-memory",
+        ) from None
+    except OSError as exc:
+        raise UsageError(f"Cannot lock the sandbox database {target}: {exc}") from None
+    return lock
 
 
 def _close(service: Any) -> None:
@@ -126,7 +153,13 @@ def _close(service: Any) -> None:
 )
 @click.option("--in-memory", is_flag=True, help="Keep everything in memory (lost on exit).")
 @click.option("--account-sid", metavar="AC...", help="Use this Account SID for the database.")
-@click.option("--auth-token", metavar="TOKEN", help="Use this auth token for the database.")
+@click.option(
+    "--auth-token",
+    metavar="TOKEN",
+    envvar="TRCLI_SANDBOX_AUTH_TOKEN",
+    help="Use this auth token for the database from now on (better: set "
+    "TRCLI_SANDBOX_AUTH_TOKEN, which 'ps' does not show).",
+)
 @click.option("--no-seed", is_flag=True, help="Do not create the quickstart workspace.")
 @click.option(
     "--port-file",
@@ -193,32 +226,52 @@ def sandbox(
 
         clock = SkippableClock()
     target = _db_target(db, in_memory)
-    service = _open_service(
-        target,
-        account_sid=account_sid,
-        auth_token=auth_token,
-        clock=clock,
-        no_match=no_match,
-        callback_timeout=callback_timeout,
-    )
+    lock = _lock_database(target)
     try:
-        if not no_seed:
-            service.seed_quickstart()
-    except Exception:
-        _close(service)
-        raise
-    _serve(service, host, port, target, port_file)
+        service = _open_service(
+            target,
+            account_sid=account_sid,
+            auth_token=auth_token,
+            clock=clock,
+            no_match=no_match,
+            callback_timeout=callback_timeout,
+        )
+        try:
+            if not no_seed:
+                service.seed_quickstart()
+        except Exception:
+            _close(service)
+            raise
+        _serve(service, host, port, target, port_file, lock)
+    finally:
+        if lock is not None:
+            lock.release()
 
 
-def _serve(service: Any, host: str, port: int, target: str, port_file: Path | None) -> None:
+def _serve(
+    service: Any, host: str, port: int, target: str, port_file: Path | None, lock: Any
+) -> None:
+    from taskrouter_cli.guards.origin import describe_bind, is_loopback_bind
     from taskrouter_cli.output import info
     from taskrouter_cli.sandbox.server import ServerStartError, run_foreground
 
     def ready(base_url: str) -> None:
+        bound_port = int(base_url.rsplit(":", 1)[1])
+        if lock is not None:
+            lock.publish(base_url)
         if port_file is not None:
-            port_file.write_text(base_url.rsplit(":", 1)[1] + "\n", encoding="utf-8")
+            port_file.write_text(f"{bound_port}\n", encoding="utf-8")
         where = "memory" if target == ":memory:" else target
-        info(f"TaskRouter sandbox listening on [bold]{base_url}[/bold] (database: {where})")
+        info(
+            f"TaskRouter sandbox listening on [bold]{describe_bind(host, bound_port)}[/bold] "
+            f"(database: {where})"
+        )
+        if not is_loopback_bind(host):
+            info(
+                "[yellow]Warning: not loopback only. Anyone who can reach this address and has "
+                "the credentials below can use the sandbox; /sandbox controls need them too "
+                "from other addresses.[/yellow]"
+            )
         info("Point trcli and the twilio SDK at it with:")
         for line in env_lines(service.account_sid, service.auth_token, base_url):
             click.echo(line)
@@ -257,19 +310,33 @@ def _base_url_option(func: Callable[..., Any]) -> Callable[..., Any]:
     help="Authenticate with the database's API key (TWILIO_API_KEY/TWILIO_API_SECRET) instead "
     "of the auth token.",
 )
-def sandbox_env(db: Path | None, host: str, port: int, api_key: bool) -> None:
+@click.pass_context
+def sandbox_env(ctx: click.Context, db: Path | None, host: str, port: int, api_key: bool) -> None:
     """Print the export lines that point trcli and the SDK at the sandbox of a database.
+
+    When a sandbox is running on the database, its URL is printed (unless --host or --port
+    say otherwise), with the credentials it accepts.
 
     \b
     Examples:
       eval "$(trcli sandbox env)"
       eval "$(trcli sandbox env --api-key)"     # API-key auth, as Twilio recommends
     """
+    from taskrouter_cli.sandbox.db_lock import DatabaseLock
     from taskrouter_cli.sandbox.server import format_base_url
 
-    service = _open_service(_db_target(db, False))
+    target = _db_target(db, False)
+    base_url = format_base_url(host, port)
+    given = {
+        name
+        for name in ("host", "port")
+        if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
+    }
+    owner = DatabaseLock(target).holder()
+    if owner is not None and owner.url and not given:
+        base_url = owner.url
+    service = _open_service(target)
     try:
-        base_url = format_base_url(host, port)
         if api_key:
             lines = api_key_env_lines(service, base_url)
         else:
@@ -311,13 +378,19 @@ def sandbox_reset(db: Path | None, url: str | None, seed: bool, yes: bool) -> No
         _control_request(url.rstrip("/") + "/sandbox/reset", data={"seed": str(seed).lower()})
         success(f"Sandbox at {url} reset" + (" and seeded" if seed else ""))
         return
-    service = _open_service(target)
+    lock = _lock_database(target)
+    try:
+        service = _open_service(target)
+    except Exception:
+        lock.release()
+        raise
     try:
         service.reset()
         if seed:
             service.seed_quickstart()
     finally:
         _close(service)
+        lock.release()
     success(f"Sandbox database {target} reset" + (" and seeded" if seed else ""))
 
 

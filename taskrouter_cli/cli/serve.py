@@ -15,6 +15,7 @@ from taskrouter_cli.callbacks.instructions import INSTRUCTIONS, RECORD_VALUES
 from taskrouter_cli.cli.context import AppContext, json_option, pass_app, workspace_option
 from taskrouter_cli.cli.conventions import exit_interrupted
 from taskrouter_cli.errors import CredentialsError, UsageError
+from taskrouter_cli.guards.origin import describe_bind, is_loopback_bind
 
 if TYPE_CHECKING:
     from taskrouter_cli.callbacks.workers import WorkerPool
@@ -221,6 +222,13 @@ def validation_token(app: AppContext, options: ServeOptions) -> tuple[str | None
             "Set TWILIO_AUTH_TOKEN (or 'trcli config set auth_token'), or pass --no-validate "
             "to serve unchecked callbacks anyway",
         )
+    if not is_loopback_bind(options.host):
+        raise CredentialsError(
+            f"{why}, so trcli serve listens on loopback only: --host {options.host} would answer "
+            "unsigned callbacks from the network",
+            "Set TWILIO_AUTH_TOKEN (or 'trcli config set auth_token'), or pass --no-validate "
+            "to serve unchecked callbacks from the network anyway",
+        )
     return None, f"[yellow]off: {why.lower()[0]}{why[1:]} (set TWILIO_AUTH_TOKEN)[/yellow]"
 
 
@@ -395,7 +403,7 @@ def run(app: AppContext, options: ServeOptions) -> None:
             processes = f", {options.workers} processes"
         routes = f"POST /assignment, POST /events, GET /healthz{processes}"
         lines = [
-            f"listening   {server.local_base()}  ({routes})",
+            f"listening   {describe_bind(options.host, server.port)}  ({routes})",
             f"TaskRouter  {server.assignment_url}"
             + ("  (ngrok tunnel)" if tunnel else "  (--public-url)" if public_url else ""),
             f"reply       {reply_text}",
@@ -434,6 +442,7 @@ def run(app: AppContext, options: ServeOptions) -> None:
             started = {
                 "kind": "serving",
                 "local_url": server.local_base(),
+                "bound": describe_bind(options.host, server.port).split(" ", 1)[0],
                 "assignment_url": server.assignment_url,
                 "events_url": server.events_url,
                 "validation": token is not None,

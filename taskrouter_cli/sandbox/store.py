@@ -134,6 +134,13 @@ class SqliteStore:
         row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
+    def set_meta(self, key: str, value: str) -> None:
+        self._conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
     def setdefault_meta(self, key: str, value: str) -> str:
         """The stored value of ``key``, storing ``value`` first if there is none. Safe when two
         processes open a new database at once: both end up with the same value."""

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import requests
 
-from taskrouter_cli.sandbox.api.control import is_loopback
+from taskrouter_cli.guards.origin import is_loopback_address as is_loopback
 from taskrouter_cli.sandbox.clock import SystemClock
 from taskrouter_cli.sandbox.server import SandboxServer, ServerStartError
 from tests.fixtures.sandbox import make_service

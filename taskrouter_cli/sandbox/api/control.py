@@ -18,16 +18,25 @@
 Auth (a decision, not a TaskRouter fact): requests from a loopback address need none, since the
 sandbox binds 127.0.0.1 by default and these are test and tutorial controls; requests from any
 other address need the same Basic credentials as ``/v1``. ``/sandbox/health`` never needs auth.
+
+Web pages: a page the user opens in a browser can POST to loopback, and with DNS rebinding read
+the answer. So callbacks, clock and reset refuse (403) any ``Origin`` that is not the sandbox's
+own, and, without credentials, any ``Host`` that is not a loopback name or address
+(:mod:`taskrouter_cli.guards.origin`).
 """
 
 from __future__ import annotations
 
-import ipaddress
 import math
 from typing import Any
 
 from aiohttp import web
 
+from taskrouter_cli.guards.origin import (
+    is_loopback_address,
+    local_request_refusal,
+    same_origin,
+)
 from taskrouter_cli.sandbox.api.errors import HttpError, bad_request
 from taskrouter_cli.sandbox.api.params import decode_form, decode_query
 from taskrouter_cli.sandbox.api.responses import (
@@ -39,19 +48,21 @@ from taskrouter_cli.sandbox.api.responses import (
 )
 from taskrouter_cli.sandbox.api.serialize import format_datetime, jsonable
 
-
-def is_loopback(address: str | None) -> bool:
-    if not address:
-        return False
-    try:
-        return ipaddress.ip_address(address.split("%", 1)[0]).is_loopback
-    except ValueError:
-        return False
+FORBIDDEN = 20403
 
 
 def require_control_access(request: web.Request) -> None:
-    if not is_loopback(request.remote) and not authenticated(request):
+    origin = request.headers.get("Origin")
+    host = request.headers.get("Host")
+    if authenticated(request):
+        if origin is not None and not same_origin(origin, host or ""):
+            raise HttpError(403, FORBIDDEN, local_request_refusal(host, origin) or "Forbidden")
+        return
+    if not is_loopback_address(request.remote):
         raise unauthorized()
+    refusal = local_request_refusal(host, origin)
+    if refusal is not None:
+        raise HttpError(403, FORBIDDEN, refusal)
 
 
 def fake_clock(service: Any) -> Any | None:
