@@ -27,11 +27,13 @@ def explain(app: AppContext, task_sid: str, as_json: bool) -> None:
       Fix: trcli worker set-activity Alice Idle
     """
     from taskrouter_cli import output
+    from taskrouter_cli.operations.routing_dry_run import server_now
     from taskrouter_cli.quickstart.explain import explain_task
     from taskrouter_cli.resolve import check_sid
 
     check_sid(task_sid, "Task")
-    result = explain_task(app.workspace_api, task_sid)
+    now = server_now(app.client, app.settings.uses_api_url_override)
+    result = explain_task(app.workspace_api, task_sid, now)
     if as_json:
         output.print_json(result.to_dict())
         return
@@ -61,7 +63,12 @@ def render(result: Any) -> None:
     console = output.console()
     age = f", age {result.age} s" if result.age is not None else ""
     console.print(f"[bold]Task {result.task_sid}[/bold]: {result.status}{age}")
-    console.print(f"  attributes {inert(json.dumps(result.attributes))}")
+    if result.history:
+        console.print("[bold]Events[/bold]")
+        for line in result.history:
+            console.print(f"  {inert(line)}", soft_wrap=True)
+    else:
+        console.print(f"  attributes {inert(json.dumps(result.attributes))}")
     if result.workflow_name:
         name = inert(result.workflow_name)
         console.print(f"[bold]Workflow[/bold] {name} ({result.workflow_sid})")
@@ -104,9 +111,14 @@ def render(result: Any) -> None:
         console.print(
             f"  reservation {item['sid']}: {inert(str(item['worker_name']))} {item['status']}"
         )
-    colour = {"assigned": "green", "finished": "green", "worker_eligible": "green"}.get(
-        result.reason, "yellow"
-    )
+    for warning in result.warnings:
+        console.print(f"[bold yellow]Warning:[/bold yellow] {inert(warning)}", soft_wrap=True)
+    colour = {
+        "assigned": "green",
+        "finished": "green",
+        "deleted": "green",
+        "worker_eligible": "green",
+    }.get(result.reason, "yellow")
     console.print(f"[bold {colour}]Why:[/bold {colour}] {inert(result.message)}", soft_wrap=True)
     if result.fix:
         console.print(f"[bold]Fix:[/bold] {inert(result.fix)}", soft_wrap=True)

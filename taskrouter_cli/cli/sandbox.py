@@ -77,6 +77,7 @@ def _open_service(
     clock: Any = None,
     no_match: str = "cancel",
     callback_timeout: float = 5.0,
+    keep_finished: bool = False,
 ) -> Any:
     from taskrouter_cli.sandbox.clock import SystemClock
     from taskrouter_cli.sandbox.options import SandboxOptions
@@ -105,6 +106,7 @@ def _open_service(
         account_sid=account_sid,
         auth_token=auth_token,
         no_match_outcome="pending" if no_match == "pending" else "cancel",
+        keep_finished=keep_finished,
         assignment_callback_timeout=callback_timeout,
     )
     return SandboxService(store, clock or SystemClock(), options=options)
@@ -189,6 +191,12 @@ def _close(service: Any) -> None:
     help="How long an assignment callback may take before the fallback URL is tried "
     "(TaskRouter: 5).",
 )
+@click.option(
+    "--keep-finished",
+    is_flag=True,
+    help="Keep completed and canceled Tasks (TaskRouter deletes them about 5 minutes after "
+    "they finish, and so does the sandbox by default; their Events stay).",
+)
 @click.pass_context
 def sandbox(
     ctx: click.Context,
@@ -203,6 +211,7 @@ def sandbox(
     time_travel: bool,
     no_match: str,
     callback_timeout: float,
+    keep_finished: bool,
 ) -> None:
     """Run an offline TaskRouter that the twilio SDK (and trcli) can talk to.
 
@@ -235,6 +244,7 @@ def sandbox(
             clock=clock,
             no_match=no_match,
             callback_timeout=callback_timeout,
+            keep_finished=keep_finished,
         )
         try:
             if not no_seed:

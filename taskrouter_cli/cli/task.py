@@ -273,7 +273,11 @@ def task_update(
 def _status_command(name: str, status: str, doc: str) -> None:
     @task.command(name=name, help=doc)
     @click.argument("task_sid", metavar="TASK")
-    @click.option("--reason", help="Why (stored on the Task).")
+    @click.option(
+        "--reason",
+        help="Why (stored on the Task; TaskRouter requires one to cancel or complete: "
+        "'canceled with trcli' / 'completed with trcli' when not given).",
+    )
     @workspace_option
     @json_option
     @pass_app
@@ -406,6 +410,9 @@ def _render(snapshot: Any) -> Any:
     table = Table(title=f"Task {snapshot.task_sid}", title_justify="left")
     table.add_column("What")
     table.add_column("State")
+    if snapshot.gone is not None:
+        table.add_row("Task", snapshot.gone.summary())
+        return table
     table.add_row("Task", f"{snapshot.status} (age {snapshot.age} s)")
     table.add_row("Queue", snapshot.queue or "-")
     for reservation in snapshot.reservations:

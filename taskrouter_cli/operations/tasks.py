@@ -14,6 +14,8 @@ FINAL_STATUSES = frozenset({"canceled", "completed"})
 WAIT_UNTIL = frozenset({"reserved", "assigned", "completed"})
 """What ``--wait`` waits for; a Task canceled meanwhile fails the wait with its reason."""
 MAX_PAGE_SIZE = 1000
+DEFAULT_REASONS = {"canceled": "canceled with trcli", "completed": "completed with trcli"}
+"""The ``Reason`` sent when the user gives none (TaskRouter requires one for these moves)."""
 
 
 def choose_workflow_sid(
@@ -216,6 +218,9 @@ def set_task_status(workspace: Any, task_sid: str, status: str, reason: str | No
             "wrapping": "Only assigned Tasks can move to wrapping",
         }[status]
         raise UsageError(f"Cannot {verb} Task {task_sid}: it is {current}", hint)
+    if reason is None and status in ("canceled", "completed"):
+        # UpdateTask Reason is "required only if the Task is canceled or completed" (spec)
+        reason = DEFAULT_REASONS[status]
     return workspace.tasks(task_sid).update(
         assignment_status=status, reason=reason if reason is not None else values.unset
     )

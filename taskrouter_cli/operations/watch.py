@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from taskrouter_cli.operations.task_history import VanishedTask, history_text, vanished_task
 from taskrouter_cli.operations.tasks import task_reservations
 
 
@@ -25,15 +26,36 @@ class Snapshot:
     reservations: tuple[ReservationView, ...]
     worker_name: str | None
     worker_activity: str | None
+    gone: VanishedTask | None = None
+    """Set when the Task no longer exists (told from its Events)."""
 
     @property
     def final(self) -> bool:
-        return self.status in ("canceled", "completed")
+        return self.gone is not None or self.status in ("canceled", "completed")
 
 
 def take_snapshot(workspace: Any, task_sid: str) -> Snapshot:
-    """Fetch the task, its reservations and the worker of the newest reservation."""
-    task = workspace.tasks(task_sid).fetch()
+    """Fetch the task, its reservations and the worker of the newest reservation. A Task that
+    no longer exists but has Events (TaskRouter deletes finished Tasks after about 5 minutes)
+    gives a final snapshot with ``gone`` set."""
+    from twilio.base.exceptions import TwilioRestException
+
+    try:
+        task = workspace.tasks(task_sid).fetch()
+    except TwilioRestException as exc:
+        gone = vanished_task(workspace, task_sid) if exc.status == 404 else None
+        if gone is None:
+            raise
+        return Snapshot(
+            task_sid=task_sid,
+            status=gone.final_status or "deleted",
+            queue=None,
+            age=None,
+            reservations=(),
+            worker_name=None,
+            worker_activity=None,
+            gone=gone,
+        )
     reservations = tuple(
         ReservationView(
             sid=str(r.sid),
@@ -62,6 +84,11 @@ def take_snapshot(workspace: Any, task_sid: str) -> Snapshot:
 def changes(before: Snapshot | None, after: Snapshot) -> list[str]:
     """Lines describing what is new in ``after`` (everything when ``before`` is None)."""
     lines: list[str] = []
+    if after.gone is not None:
+        if before is None:
+            lines.extend(history_text(line) for line in after.gone.lines)
+        lines.append(after.gone.summary())
+        return lines
     if before is None or (before.status, before.queue) != (after.status, after.queue):
         queue = f" in queue {after.queue}" if after.queue else ""
         lines.append(f"task {after.task_sid} {after.status}{queue}")

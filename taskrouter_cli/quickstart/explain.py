@@ -10,7 +10,7 @@ sandbox) and evaluated locally with the project's own engine (``taskrouter_cli.r
    Task at a time; multi-tasking: the Task's channel capacity);
 4. a verdict: the first thing that blocks the Task, and the trcli command that fixes it.
 
-Verdict reasons (``Explanation.reason``): ``assigned``, ``wrapping``, ``finished``,
+Verdict reasons (``Explanation.reason``): ``assigned``, ``wrapping``, ``finished``, ``deleted``,
 ``reservation_pending``, ``no_filter_matched``, ``workflow_timeout``, ``workflow_invalid``,
 ``queue_no_matching_worker``, ``worker_unavailable``, ``worker_at_capacity``,
 ``worker_eligible`` (a worker can take it: TaskRouter reserves on the next routing pass).
@@ -24,10 +24,15 @@ from __future__ import annotations
 import json
 import shlex
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 from taskrouter_cli.operations.inputs import stored_object
+from taskrouter_cli.operations.task_history import history_text, vanished_task
 from taskrouter_cli.routing.expressions import Expression, ExpressionError, Key, parse_expression
+from taskrouter_cli.routing.lint import raw_expressions
+from taskrouter_cli.routing.time_of_day import with_time_of_day
+from taskrouter_cli.routing.undocumented import undocumented_constructs
 
 PAGE_SIZE = 1000
 OPEN_TASK_STATUSES = ("reserved", "assigned", "wrapping")
@@ -101,6 +106,10 @@ class Explanation:
     reason: str = ""
     message: str = ""
     fix: str | None = None
+    history: list[str] = field(default_factory=list)
+    """For a Task that no longer exists: its Events, one line each."""
+    warnings: list[str] = field(default_factory=list)
+    """Constructs of the workflow or queue that Twilio does not document (may be refused)."""
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -116,8 +125,9 @@ def quote(value: str) -> str:
 
 
 class _Explainer:
-    def __init__(self, workspace: Any, task_sid: str) -> None:
+    def __init__(self, workspace: Any, task_sid: str, now: datetime | None = None) -> None:
         self.ws = workspace
+        self.now = now or datetime.now(timezone.utc)
         task = workspace.tasks(task_sid).fetch()
         self.task = task
         self.result = Explanation(
@@ -179,22 +189,24 @@ class _Explainer:
                 f"trcli workflow show {quote(str(workflow.friendly_name))}",
             )
             return None
+        r.warnings.extend(undocumented_warnings(workflow.configuration or ""))
+        context = with_time_of_day(r.attributes, self.now)
         for flt in config.filters:
             queue_sid = flt.targets[0].queue if flt.targets else None
-            matched = flt.matches(r.attributes)
+            matched = flt.matches(context)
             r.filters.append(
                 FilterResult(
                     index=flt.index,
                     name=flt.friendly_name or f"filter {flt.index + 1}",
                     expression=flt.expression.text,
                     matched=matched,
-                    trace=flt.expression.trace(r.attributes),
+                    trace=flt.expression.trace(context),
                     queue_sid=queue_sid,
                     queue_name=self.queue_name(queue_sid),
-                    why_not="" if matched else why_not(flt.expression, r.attributes),
+                    why_not="" if matched else why_not(flt.expression, dict(context)),
                 )
             )
-        decision = config.target_for_age(r.attributes, float(r.age or 0))
+        decision = config.target_for_age(context, float(r.age or 0))
         if isinstance(decision, NoMatchingFilter):
             return decision
         if isinstance(decision, WorkflowTimeout):
@@ -227,6 +239,10 @@ class _Explainer:
         queue = self.queues.get(r.queue_sid or "")
         target_workers = (queue.target_workers if queue is not None else None) or "1==1"
         r.target_workers = target_workers
+        r.warnings.extend(
+            f"TaskQueue target_workers: {item.message}"
+            for item in undocumented_constructs(target_workers)
+        )
         try:
             queue_expression = parse_expression(target_workers)
         except ExpressionError:
@@ -239,7 +255,13 @@ class _Explainer:
             matches_queue = bool(queue_expression and queue_expression.evaluate(attrs))
             matches_target = None
             if target_expression is not None:
-                context = {"task": r.attributes, "worker": self.worker_context(worker)}
+                context = with_time_of_day(
+                    {
+                        "task": with_time_of_day(r.attributes, self.now),
+                        "worker": self.worker_context(worker),
+                    },
+                    self.now,
+                )
                 matches_target = bool(target_expression.evaluate(context))
             result = WorkerResult(
                 sid=str(worker.sid),
@@ -443,6 +465,45 @@ class _Explainer:
         )
 
 
-def explain_task(workspace: Any, task_sid: str) -> Explanation:
-    """The explanation for one Task (``workspace`` is ``client.taskrouter.v1.workspaces(WS)``)."""
-    return _Explainer(workspace, task_sid).explain()
+def undocumented_warnings(configuration: str) -> list[str]:
+    """One line per construct of the configuration's expressions that Twilio does not document."""
+    try:
+        document = json.loads(configuration)
+    except ValueError:
+        return []
+    return [
+        f"{path}: {item.message}"
+        for path, text in raw_expressions(document)
+        if isinstance(text, str)
+        for item in undocumented_constructs(text)
+    ]
+
+
+def explain_task(workspace: Any, task_sid: str, now: datetime | None = None) -> Explanation:
+    """The explanation for one Task (``workspace`` is ``client.taskrouter.v1.workspaces(WS)``);
+    ``now`` is the time routing sees (time-of-day keys; default: this machine's clock).
+
+    A Task the API no longer finds but whose Events remain (TaskRouter deletes finished Tasks
+    about 5 minutes after they finish) is explained from its Events: verdict ``deleted``."""
+    from twilio.base.exceptions import TwilioRestException
+
+    try:
+        explainer = _Explainer(workspace, task_sid, now)
+    except TwilioRestException as exc:
+        if exc.status != 404:
+            raise
+        gone = vanished_task(workspace, task_sid)
+        if gone is None:
+            raise
+        return Explanation(
+            task_sid=task_sid,
+            status=gone.final_status or "deleted",
+            attributes={},
+            age=None,
+            workflow_sid=None,
+            workflow_name=None,
+            reason="deleted",
+            message=gone.summary(),
+            history=[history_text(line) for line in gone.lines],
+        )
+    return explainer.explain()

@@ -4,7 +4,12 @@ Routing is incremental: only the task or worker that changed is routed, so the c
 pass does not grow with the number of pending tasks.
 
 * Every queue keeps its waiting tasks in a sorted list keyed by (priority desc, virtual start
-  time, sequence) -- ascending times for FIFO queues, descending for LIFO.
+  time, sequence) for FIFO queues, and by (virtual start time desc, sequence desc) for LIFO
+  queues, which ignore priority.
+* Writes do not route: they queue :class:`RoutingJob`s (``route_task``, ``offer``,
+  ``route_worker``, ``queue_changed``, the assignment activity) that the service runs with
+  :meth:`run_job` right after the write's answer.
+* Completed and canceled tasks are deleted ``finished_task_seconds`` later (a ``purge`` timer).
 * A task is routed when it is created or updated, when its reservations all ended without an
   acceptance (reject, timeout, cancel: the workflow is evaluated again), when a target timeout
   fires, and when its workflow is updated with ``ReEvaluateTasks``. Workflow evaluation is
@@ -29,11 +34,12 @@ from __future__ import annotations
 import bisect
 import heapq
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
 from taskrouter_cli.routing.expressions import ExpressionError, parse_expression
+from taskrouter_cli.routing.time_of_day import with_time_of_day
 from taskrouter_cli.routing.workflow import (
     Target,
     TargetStep,
@@ -51,6 +57,7 @@ from .sids import new_sid
 from .state import Record, RoutingJob
 
 OPEN_TASK = ("pending", "reserved")
+FINISHED_TASK = ("completed", "canceled")
 QueueKey = tuple[float, float, float]
 
 DEFAULT_RESERVATION_TIMEOUT = 120
@@ -83,6 +90,8 @@ class Engine:
                 self._schedule(task.get("_target_deadline"), "target", task["sid"])
                 if task.get("_waiting"):
                     self._enqueue(task)
+            elif task["assignment_status"] in FINISHED_TASK:
+                self._schedule(task.get("_purge_at"), "purge", task["sid"])
         for res in self.state.records["reservation"].values():
             if res["reservation_status"] == "pending":
                 self._schedule(res.get("_deadline"), "reservation", res["sid"])
@@ -116,6 +125,19 @@ class Engine:
             activity_name=worker["activity_name"],
         )
         return view
+
+    def task_context(self, task: Record) -> Mapping[str, Any]:
+        """The task's attributes with the documented ``taskrouter.*`` time-of-day keys, on the
+        sandbox's clock (Twilio docs: "Time of Day Routing for TaskRouter")."""
+        return with_time_of_day(self.core.attrs(task), self.core.now())
+
+    def target_context(self, task_attrs: Mapping[str, Any], worker: Record) -> Mapping[str, Any]:
+        """What a target ``expression`` is evaluated against: ``task.*``, ``worker.*`` and the
+        time-of-day keys."""
+        now = self.core.now()
+        return with_time_of_day(
+            {"task": with_time_of_day(task_attrs, now), "worker": self.worker_view(worker)}, now
+        )
 
     def queue_matches(self, queue: Record, worker: Record) -> bool:
         text = queue.get("target_workers")
@@ -209,6 +231,12 @@ class Engine:
             res = self.state.get("reservation", sid)
             return bool(res and res["reservation_status"] == "pending" and res["_deadline"] == when)
         task = self.state.get("task", sid)
+        if kind == "purge":
+            return bool(
+                task is not None
+                and task["assignment_status"] in FINISHED_TASK
+                and task.get("_purge_at") == when
+            )
         if task is None or task["assignment_status"] not in OPEN_TASK:
             return False
         if kind == "ttl":
@@ -236,6 +264,8 @@ class Engine:
                 self.timeout(self.state.records["reservation"][sid])
             elif kind == "ttl":
                 self.cancel_task(self.state.records["task"][sid], "Task TTL Exceeded")
+            elif kind == "purge":
+                self.purge(self.state.records["task"][sid])
             else:
                 task = self.state.records["task"][sid]
                 if task["assignment_status"] == "pending":
@@ -247,7 +277,9 @@ class Engine:
     def _key(self, task: Record, queue: Record | None) -> QueueKey:
         start = task["virtual_start_time"].timestamp()
         if queue is not None and queue.get("task_order") == "LIFO":
-            return (-task["priority"], -start, -task["_seq"])
+            # "Unlike FIFO ordering, LIFO ordering does not consider the Task priority"
+            # (Twilio docs, TaskRouter queue ordering: Last In First Out)
+            return (0, -start, -task["_seq"])
         return (-task["priority"], start, task["_seq"])
 
     def _enqueue(self, task: Record) -> None:
@@ -324,7 +356,7 @@ class Engine:
             return
         age = self.now_ts() - task["_created_ts"]
         decision = cfg.target_for_age(
-            self.core.attrs(task), age, skip=lambda step: self._skip(task, step)
+            self.task_context(task), age, skip=lambda step: self._skip(task, step)
         )
         for filter_index, target_index in getattr(decision, "skipped", ()):
             targets = cfg.filters[filter_index].targets
@@ -402,10 +434,12 @@ class Engine:
                 continue
             if known is not None and worker[known[0]] != known[1]:
                 continue
-            if target is not None and target.expression is not None:
-                context = {"task": task_attrs, "worker": self.worker_view(worker)}
-                if not target.expression.evaluate(context):
-                    continue
+            if (
+                target is not None
+                and target.expression is not None
+                and not target.expression.evaluate(self.target_context(task_attrs, worker))
+            ):
+                continue
             found.append(worker)
         found.sort(key=lambda w: (w["_idle_ts"], w["_created_ts"], w["_seq"]))
         if target is not None and target.order_by:
@@ -476,7 +510,7 @@ class Engine:
                 if task["task_channel_sid"] not in free or not self._may_serve(worker, task, queue):
                     continue
                 order = 0 if queue["task_order"] == workspace["prioritize_queue_order"] else 1
-                rank = (key[0], order, key[1], key[2])
+                rank = (-task["priority"], order, key[1], key[2])
                 if best is None or rank < best[0]:
                     best = (rank, task, queue)
                 break
@@ -508,9 +542,7 @@ class Engine:
         if known is not None and worker[known[0]] != known[1]:
             return False
         if target.expression is not None:
-            return target.expression.evaluate(
-                {"task": task_attrs, "worker": self.worker_view(worker)}
-            )
+            return target.expression.evaluate(self.target_context(task_attrs, worker))
         return True
 
     def worker_attributes_changed(self, worker: Record) -> None:
@@ -750,6 +782,7 @@ class Engine:
         task["_target_deadline"] = None
         self.state.touch("task", task)
         self._emit_task(task, "task.canceled", "canceled")
+        self._finished(task)
         for worker in released:
             self.route_worker(worker)
 
@@ -788,8 +821,27 @@ class Engine:
                 self.state.touch("worker", worker)
                 self._emit_reservation(res, task, worker, "reservation.completed", "completed")
         self._emit_task(task, "task.completed", "completed")
+        self._finished(task)
         if worker is not None:
             self.route_worker(worker)
+
+    def _finished(self, task: Record) -> None:
+        """A completed or canceled task is deleted ``finished_task_seconds`` later, as live
+        TaskRouter deletes them (UpdateTask ``Reason``: "queues the task for deletion"); its
+        Events stay. ``keep_finished`` keeps them for inspection."""
+        options = self.core.options
+        if options.keep_finished:
+            return
+        when = self.now_ts() + options.finished_task_seconds
+        task["_purge_at"] = when
+        self._schedule(when, "purge", task["sid"])
+
+    def purge(self, task: Record) -> None:
+        """Delete a finished task and its reservations (no Event: statistics stay as they were)."""
+        for res in self.state.reservations_of_task(task["sid"]):
+            self.state.remove("reservation", res)
+        self.state.remove("task", task)
+        self.core.forget(task["sid"])
 
     def release_assigned(self, task: Record) -> None:
         """A task that holds a worker is deleted: free the worker's capacity."""

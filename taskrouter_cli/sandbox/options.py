@@ -29,6 +29,10 @@ class SandboxOptions:
         (TaskRouter: 15 minutes). ``None`` lists every stored event.
     max_assignment_count
         A task that has been reserved this many times is canceled (TaskRouter: 1,000).
+    keep_finished / finished_task_seconds
+        Completed and canceled tasks are deleted ``finished_task_seconds`` of sandbox time after
+        they finished (live TaskRouter: about 5 minutes; their Events stay), unless
+        ``keep_finished``.
     """
 
     account_sid: str | None = None
@@ -40,3 +44,5 @@ class SandboxOptions:
     max_deliveries: int = 1000
     events_default_minutes: int | None = 15
     max_assignment_count: int = 1000
+    keep_finished: bool = False
+    finished_task_seconds: float = 300.0

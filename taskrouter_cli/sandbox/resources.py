@@ -13,9 +13,13 @@ rule is not documented).
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Iterable
 from typing import Any
 
 from taskrouter_cli.routing.expressions import ExpressionError, parse_expression
+from taskrouter_cli.routing.lint import raw_expressions
+from taskrouter_cli.routing.undocumented import undocumented_constructs
 from taskrouter_cli.routing.workflow import WorkflowConfigError, parse_workflow_configuration
 
 from . import validate
@@ -24,6 +28,8 @@ from .engine import Engine, refresh_channel
 from .errors import bad_request
 from .sids import new_sid
 from .state import Record
+
+log = logging.getLogger("taskrouter_cli.sandbox")
 
 MAX_ACTIVITIES = 100
 DEFAULT_CHANNELS = (
@@ -602,6 +608,7 @@ class Resources:
                 except ExpressionError as exc:
                     raise bad_request(f"TargetWorkers is not a valid expression: {exc}") from None
             queue["target_workers"] = text
+            warn_undocumented(f"TaskQueue {queue.get('sid')}", [("TargetWorkers", text)])
         if params.get("max_reserved_workers") is not None:
             queue["max_reserved_workers"] = validate.integer(
                 params["max_reserved_workers"], 1, 50, "MaxReservedWorkers"
@@ -721,6 +728,9 @@ class Resources:
             workflow["friendly_name"] = name
         if params.get("configuration") is not None:
             workflow["configuration"] = self._configuration(ws, params["configuration"])
+            document = json.loads(workflow["configuration"])
+            expressions = [(p, v) for p, v in raw_expressions(document) if isinstance(v, str)]
+            warn_undocumented(f"Workflow {workflow.get('sid')}", expressions)
         for field, param in (
             ("assignment_callback_url", "AssignmentCallbackUrl"),
             ("fallback_assignment_callback_url", "FallbackAssignmentCallbackUrl"),
@@ -805,3 +815,12 @@ class Resources:
             "deleted",
             {"workflow_sid": workflow["sid"], "workflow_name": workflow["friendly_name"]},
         )
+
+
+def warn_undocumented(owner: str, expressions: Iterable[tuple[str, str]]) -> None:
+    """Accepted, but logged: constructs Twilio does not document (unary NOT, lower-case
+    operators), which live TaskRouter may refuse (``trcli workflow lint`` and ``explain`` show
+    the same findings)."""
+    for path, text in expressions:
+        for item in undocumented_constructs(text):
+            log.warning("Warning: %s %s: %s, in %r", owner, path, item.message, text)

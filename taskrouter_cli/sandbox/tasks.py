@@ -6,7 +6,8 @@ State rules (§3.1, §3.2):
 * Task ``AssignmentStatus``: ``canceled`` only from pending/reserved; ``wrapping`` only from
   assigned; ``completed`` from assigned or wrapping. Anything else answers 400
   ``Task WT… is already in state [X] and cannot be updated to [Y]``. Status and attributes cannot
-  change in one request. ``Reason`` is stored when given (not enforced: UNCONFIRMED).
+  change in one request. ``Reason`` is required with ``canceled`` and ``completed`` (spec). A
+  ``Priority`` is ignored while the task sits in a workflow target that sets one (spec).
 * Reservation ``ReservationStatus``: ``accepted`` and ``rejected`` (and any instruction) only
   from pending; our reading of §3.2 for Flex-style moves: ``wrapping`` from accepted, and
   ``completed`` from accepted or wrapping, each also moving the task. Otherwise 400 (410 when the
@@ -198,6 +199,18 @@ class Tasks:
                 f"Task {task['sid']} is already in state [{current}] and cannot be updated "
                 f"to [{status}]"
             )
+        if status in ("canceled", "completed") and not params.get("reason"):
+            # UpdateTask Reason: "required only if the Task is canceled or completed" (spec)
+            raise bad_request(
+                f"Missing required parameter Reason: it is required when AssignmentStatus "
+                f"is {status}"
+            )
+        if priority is not None:
+            target = self.engine.current_target(task)
+            if target is not None and target.priority is not None:
+                # UpdateTask Priority: "the Task takes on the specified priority unless it
+                # matches a Workflow Target with a Priority set" (spec)
+                priority = None
         task["date_updated"] = now.replace(microsecond=0)
         self.state.touch("task", task)
         reroute = False

@@ -220,7 +220,9 @@ def test_cancel_pending_and_reserved_task(
     assert canceled["assignment_status"] == "canceled" and canceled["reason"] == "caller hung up"
     reserved = make_task(service, qs)
     set_activity(service, qs, "Alice", "Idle")
-    service.update("task", qs["scope"], reserved["sid"], {"assignment_status": "canceled"})
+    service.update(
+        "task", qs["scope"], reserved["sid"], {"assignment_status": "canceled", "reason": "r"}
+    )
     [res] = reservations(service, qs, reserved["sid"])
     assert res["reservation_status"] == "canceled"
     assert service.fetch("worker", qs["scope"], qs["workers"]["Alice"])["activity_name"] == "Idle"

@@ -176,7 +176,9 @@ def test_multitasking_capacity_is_never_exceeded(service: SandboxService) -> Non
         {"reservation_status": "accepted"},
     )
     assert world.status(tasks[2]) == "pending"
-    service.update("task", world.scope, tasks[0], {"assignment_status": "completed"})
+    service.update(
+        "task", world.scope, tasks[0], {"assignment_status": "completed", "reason": "done"}
+    )
     assert world.status(tasks[2]) == "reserved"  # capacity freed -> routed
     # the worker stays in its activity in multi-tasking workspaces
     assert service.fetch("worker", world.scope, worker)["activity_sid"] == world.available
