@@ -346,10 +346,10 @@ class SandboxService:
         def work() -> dict[str, Any]:
             if kind == "event":
                 ws = self._ws(scope)
-                body = self.store.fetch_event(ws, sid)
-                if body is None:
+                stored = self.store.fetch_event(ws, sid)
+                if stored is None:
                     raise not_found(f"/v1/Workspaces/{ws}/Events/{sid}")
-                return load_event(body)
+                return load_event(stored)
             return self._view(kind, self._find(kind, scope, sid))
 
         return self._run(work)
@@ -621,11 +621,11 @@ class SandboxService:
             sid=f.get("sid"),
         )
         offset = listing.decode_token(token)
-        bodies = self.store.query_events(query, offset, size + 1)
+        found = self.store.query_events(query, offset, size + 1)
         return ListPage(
-            records=[load_event(body) for body in bodies[:size]],
+            records=[load_event(stored) for stored in found[:size]],
             page=offset // size,
-            next_page_token=listing.encode_token(offset + size) if len(bodies) > size else None,
+            next_page_token=listing.encode_token(offset + size) if len(found) > size else None,
             previous_page_token=listing.encode_token(max(0, offset - size), "PB")
             if offset
             else None,

@@ -23,7 +23,6 @@ documented (UNCONFIRMED; the fidelity table lists them as "partial"):
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -251,7 +250,7 @@ class Statistics:
             end_ms=win.end_ms,
             task_channel=[channel["unique_name"]] if channel else None,
         )
-        return [load_event(body) for body in self.store.query_events(query, 0, -1)]
+        return [load_event(stored) for stored in self.store.query_events(query, 0, -1)]
 
     def _entered_queue_ms(self, ws: str, task_sid: str, queue_sid: str, before_ms: int) -> int:
         query = EventQuery(
@@ -261,8 +260,8 @@ class Statistics:
             task_queue_sid=queue_sid,
             end_ms=before_ms,
         )
-        bodies = self.store.query_events(query, 0, -1)
-        return int(json.loads(bodies[-1])["event_date_ms"]) if bodies else before_ms
+        found = self.store.query_events(query, 0, -1)
+        return found[-1].event_date_ms if found else before_ms
 
     def _counts(self, events: list[Record], names: dict[str, str]) -> dict[str, int]:
         counts = dict.fromkeys(names, 0)

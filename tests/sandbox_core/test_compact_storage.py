@@ -1,0 +1,112 @@
+"""Events and records are stored compactly (no columns repeated in the body, deflated with a
+fixed dictionary) and read back exactly as they were made -- also from older databases, whose
+bodies are plain JSON text."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from taskrouter_cli.sandbox.clock import FakeClock
+from taskrouter_cli.sandbox.events import build_event, load_event, stored_event
+from taskrouter_cli.sandbox.service import SandboxService
+from taskrouter_cli.sandbox.store import SqliteStore, pack, unpack
+
+from .conftest import make_task, set_activity
+
+WORKSPACE = {"sid": "WS" + "1" * 32, "friendly_name": "Quickstart"}
+TASK_DATA = {
+    "task_sid": "WT" + "2" * 32,
+    "task_attributes": '{"selected_language": "es"}',
+    "task_queue_sid": "WQ" + "3" * 32,
+    "task_queue_name": "Spanish",
+    "task_channel_unique_name": "default",
+    "workflow_sid": "WW" + "4" * 32,
+    "worker_sid": "WK" + "5" * 32,
+    "reservation_sid": "WR" + "6" * 32,
+    "task_priority": 0,
+}
+UTC = timezone.utc
+
+
+def event(now: datetime, data: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return build_event(
+        account_sid="AC" + "7" * 32,
+        workspace=WORKSPACE,
+        event_type="reservation.created",
+        resource_type="reservation",
+        resource_sid=TASK_DATA["reservation_sid"],
+        description="Reservation created",
+        data=data,
+        now=now,
+        **extra,
+    )
+
+
+@pytest.mark.parametrize(
+    "made",
+    [
+        event(datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC), TASK_DATA),
+        event(datetime(2026, 1, 2, 3, 4, 5, 999999, tzinfo=UTC), {"worker_name": "Alice"}),
+        event(datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=2))), TASK_DATA),
+        event(
+            datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+            {"workspace_sid": "WS" + "9" * 32, "task_channel_unique_name": "voice"},
+            actor_type="worker",
+            actor_sid=TASK_DATA["worker_sid"],
+        ),
+    ],
+    ids=["task fields", "second boundary", "not UTC", "overridden defaults"],
+)
+def test_an_event_reads_back_exactly_as_it_was_made(made: dict[str, Any]) -> None:
+    stored = stored_event(made)
+    assert stored.sid not in stored.body and TASK_DATA["task_sid"] not in stored.body
+    assert load_event(stored) == made
+    assert list(load_event(stored)["event_data"]) == list(made["event_data"])
+
+
+def test_bodies_are_deflated_and_bodies_stored_as_text_still_read() -> None:
+    text = json.dumps({"attributes": '{"type": "support"}', "friendly_name": "é"})
+    packed = pack(text)
+    assert isinstance(packed, bytes) and len(packed) < len(text)
+    assert unpack(packed) == text
+    assert unpack(text) == text
+
+
+def test_a_database_of_an_earlier_version_lists_its_events(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    service = SandboxService(SqliteStore(path), FakeClock())
+    workspace = service.seed_quickstart()
+    assert workspace is not None
+    scope = {"workspace_sid": workspace["sid"]}
+    made = service.list("event", scope, {}, 1000).records
+    service.close()
+    with sqlite3.connect(path) as db:  # rewrite every body as an earlier version stored it
+        for event_made in made:
+            body = {**event_made, "event_date": event_made["event_date"].isoformat()}
+            db.execute("UPDATE events SET body = ? WHERE sid = ?", (json.dumps(body), body["sid"]))
+    reopened = SandboxService(SqliteStore(path), FakeClock())
+    try:
+        assert reopened.list("event", scope, {}, 1000).records == made
+    finally:
+        reopened.close()
+
+
+def test_events_api_gives_back_what_a_lifecycle_made(
+    service: SandboxService, quickstart: dict[str, Any]
+) -> None:
+    task = make_task(service, quickstart)
+    set_activity(service, quickstart, "Alice", "Idle")
+    scope = quickstart["scope"]
+    events = service.list("event", scope, {"task_sid": task["sid"]}, 1000).records
+    assert [e["event_type"] for e in events][:2] == ["task.created", "workflow.entered"]
+    for listed in events:
+        assert service.fetch("event", scope, listed["sid"]) == listed
+        assert listed["event_data"]["task_sid"] == task["sid"]
+        assert listed["event_data"]["workspace_sid"] == scope["workspace_sid"]
+        assert listed["source"] == "twilio" and listed["actor_url"] is None
