@@ -94,13 +94,6 @@ ROWS = [
 ]
 
 
-def settle(sandbox: Any) -> None:
-    """Wait until the sandbox has routed what the last write made due."""
-    wait = getattr(sandbox, "settle", None)
-    if wait is not None:
-        wait()
-
-
 def observed(lab: Lab, task_sid: str) -> tuple[str, str | None, tuple[str, ...]]:
     task = lab.ws.tasks(task_sid).fetch()
     pending = tuple(
@@ -122,7 +115,7 @@ def test_workflow_test_agrees_with_what_the_sandbox_does(
         sandbox.advance(row.hours_later * 3600)
     for name in row.idle:
         trcli("worker", "set-activity", name, "Idle").ok()
-        settle(sandbox)
+        sandbox.settle()
         sandbox.advance(5)
     attributes = json.dumps(row.attributes)
     dry = trcli("workflow", "test", LAB, "--attributes", attributes, "--json").ok().json()
@@ -134,13 +127,13 @@ def test_workflow_test_agrees_with_what_the_sandbox_does(
 
     created = trcli("task", "create", "--workflow", LAB, "--attributes", attributes, "--json")
     task_sid = created.ok().json()["sid"]
-    settle(sandbox)
+    sandbox.settle()
     age = 0.0
     priorities = [step["priority"] for step in dry["timeline"]]
     for (step_age, event, queue, reserved), step_priority in zip(steps, priorities, strict=True):
         if step_age > age:
             sandbox.advance(step_age - age)
-            settle(sandbox)
+            sandbox.settle()
             age = step_age
         if event == "skipped":
             continue
@@ -157,3 +150,53 @@ def test_workflow_test_agrees_with_what_the_sandbox_does(
             assert routing_lab.ws.tasks(task_sid).fetch().reason == "Workflow Timeout"
     first = next(step for step in row.expected if step[1] != "skipped")
     assert dry["reserved_now"] == list(first[3] if first[:2] == (0, "reserve") else ())
+
+
+MULTI = {
+    "workspace": {"name": "Multi", "multi_task_enabled": True, "default_activity": "Offline"},
+    "activities": [{"name": "Offline", "available": False}, {"name": "Idle", "available": True}],
+    "queues": [{"name": "Chat", "target_workers": "1==1"}],
+    "workers": [{"name": "Dana", "activity": "Idle", "attributes": {}}],
+    "workflows": [
+        {
+            "name": "Chats",
+            "configuration": {"task_routing": {"filters": [], "default_filter": {"queue": "Chat"}}},
+        }
+    ],
+}
+
+
+def test_capacity_on_the_tasks_channel_in_a_multi_tasking_workspace(
+    trcli: Trcli, sandbox: Any, sdk_client: Any, tmp_path: Any
+) -> None:
+    """Dana takes two chats at once (capacity 2 on the chat channel); the dry run counts her
+    open tasks the way the sandbox does, and says when she is full."""
+    path = tmp_path / "multi.json"
+    path.write_text(json.dumps(MULTI))
+    applied = trcli("workspace", "apply", str(path), "--json").ok().json()
+    ws = sdk_client.taskrouter.v1.workspaces(applied["workspace_sid"])
+    dana = ws.workers.list()[0]
+    chat = next(
+        c
+        for c in ws.workers(dana.sid).worker_channels.list()
+        if c.task_channel_unique_name == "chat"
+    )
+    ws.workers(dana.sid).worker_channels(chat.sid).update(capacity=2)
+    env = {"TRCLI_WORKSPACE": applied["workspace_sid"]}
+
+    def dry(channel: str) -> Any:
+        args = ("workflow", "test", "Chats", "--attributes", "{}", "--channel", channel, "--json")
+        return trcli(*args, env=env).ok().json()["targets"][0]["workers"][0]
+
+    assert dry("voice")["capacity"] == "0/1 on voice"
+    for used in range(3):
+        worker = dry("chat")
+        assert worker["capacity"] == f"{used}/2 on chat"
+        assert worker["eligible"] is (used < 2)
+        created = trcli(
+            "task", "create", "--workflow", "Chats", "--channel", "chat", "--json", env=env
+        )
+        task_sid = created.ok().json()["sid"]
+        sandbox.settle()
+        status = ws.tasks(task_sid).fetch().assignment_status
+        assert status == ("reserved" if used < 2 else "pending")
