@@ -271,7 +271,7 @@ def workspace_apply(
     if workspace_name:
         doc = doc.renamed(workspace_name)
     v1 = app.client.taskrouter.v1
-    plan = plan_apply(v1, doc, prune=prune)
+    plan = plan_apply(v1, doc, prune=prune, live=not app.settings.uses_api_url_override)
     if not as_json:
         print_changes(plan.changes, f"Plan for workspace '{doc.name}'")
         if plan.workspace_sid is None:

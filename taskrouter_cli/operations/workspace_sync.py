@@ -227,10 +227,11 @@ def export_workspace(v1: Any, workspace_sid: str) -> WorkspaceDoc:
 
 
 class _Checker:
-    def __init__(self, doc: WorkspaceDoc, snap: Snapshot, prune: bool) -> None:
+    def __init__(self, doc: WorkspaceDoc, snap: Snapshot, prune: bool, live: bool) -> None:
         self.doc = doc
         self.snap = snap
         self.prune = prune
+        self.live = live
 
     def fail(self, path: str, problem: str, hint: str) -> UsageError:
         return UsageError(f"{self.doc.source}: {path}: {problem}", hint)
@@ -279,6 +280,25 @@ class _Checker:
         for index, workflow in enumerate(doc.workflows or ()):
             if workflow.configuration is not None:
                 self.workflow(workflow.configuration, f"workflows[{index}]", queues)
+            for key in ("assignment_callback_url", "fallback_assignment_callback_url"):
+                self.url(getattr(workflow, key), f"workflows[{index}].{key}")
+        self.url(doc.event_callback_url, "workspace.event_callback_url")
+
+    def url(self, value: str | None, path: str) -> None:
+        """Live Twilio cannot call this machine: a sandbox URL in a file bound for a live
+        account is refused (like 'workflow create' does), not written to be failing later."""
+        from taskrouter_cli.operations.workflows import check_callback_url
+
+        if value is None:
+            return
+        try:
+            check_callback_url(value, live=self.live, option=path)
+        except UsageError as error:
+            raise self.fail(
+                path,
+                error.message.removeprefix(f"{path} "),
+                "Leave the field out (the workspace keeps its own) or give a public URL",
+            ) from None
 
     def workflow(self, configuration: Mapping[str, Any], path: str, queues: set[str]) -> None:
         from taskrouter_cli.routing.lint import ERROR, lint_configuration
@@ -531,14 +551,20 @@ class _Planner:
 
 
 def plan_apply(
-    v1: Any, doc: WorkspaceDoc, *, prune: bool = False, workspace: Any | None = None
+    v1: Any,
+    doc: WorkspaceDoc,
+    *,
+    prune: bool = False,
+    live: bool = False,
+    workspace: Any | None = None,
 ) -> Plan:
     """What apply would do (reads the workspace, checks the file; writes nothing).
 
-    ``workspace`` is the SDK Workspace to apply to; by default the one named in the file."""
+    ``workspace`` is the SDK Workspace to apply to; by default the one named in the file.
+    ``live``: the API is live Twilio, so callback URLs must be reachable from the internet."""
     found = workspace if workspace is not None else find_workspace(v1, doc.name)
     snap = Snapshot(v1, found)
-    _Checker(doc, snap, prune).run()
+    _Checker(doc, snap, prune, live).run()
     changes = _Planner(doc, snap, prune).run()
     return Plan(doc.name, str(found.sid) if found is not None else None, changes, doc)
 

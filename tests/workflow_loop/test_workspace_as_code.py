@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from taskrouter_cli.errors import UsageError
 from tests.fixtures.sandbox import make_service
 from tests.helpers.cli import Outcome, Trcli, invoke
 from tests.workflow_loop.conftest import LAB, Lab
@@ -184,3 +185,30 @@ def test_apply_to_a_new_workspace_gives_it_exactly_the_files_activities(
     assert export(trcli, tmp_path / "copy.toml", "Copy") == path.read_text().replace(
         f'name = "{QUICKSTART}"', 'name = "Copy"', 1
     )
+
+
+def test_a_local_callback_url_is_refused_on_the_way_to_a_live_account(
+    trcli: Trcli, sdk_client: Any, sandbox: Any, tmp_path: Path
+) -> None:
+    """What the sandbox could call (127.0.0.1) live Twilio cannot: refused before any write."""
+    from taskrouter_cli.operations.workspace_doc import load_document
+    from taskrouter_cli.operations.workspace_sync import plan_apply
+
+    trcli(
+        "workflow",
+        "point-callback",
+        "Incoming Customer Care Requests",
+        "--url",
+        "http://127.0.0.1:8080/assignment_callback",
+    ).ok()
+    path = tmp_path / "ws.json"
+    export(trcli, path)
+    doc = load_document(str(path))
+    v1 = sdk_client.taskrouter.v1
+    assert plan_apply(v1, doc).pending == []  # to the sandbox: fine, and nothing to change
+    with pytest.raises(UsageError) as refused:
+        plan_apply(v1, doc.renamed("Live copy"), live=True)
+    assert refused.value.one_line().startswith(
+        f"{path}: workflows[0].assignment_callback_url: 'http://127.0.0.1:8080/"
+    )
+    assert "Twilio cannot reach" in refused.value.one_line()
