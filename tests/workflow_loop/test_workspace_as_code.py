@@ -52,6 +52,10 @@ def export(trcli: Trcli, path: Path, *workspace: str) -> str:
 def test_export_apply_to_an_empty_sandbox_and_export_again_gives_the_same_file(
     suffix: str, trcli: Trcli, empty_sandbox: Trcli, routing_lab: Lab, tmp_path: Path
 ) -> None:
+    offline = next(a.sid for a in routing_lab.ws.activities.list() if a.friendly_name == "Offline")
+    routing_lab.ws.workers.create(  # TOML has no null: such attributes travel as JSON text
+        friendly_name="Eve", attributes='{"manager": null, "skills": []}', activity_sid=offline
+    )
     exported = export(trcli, tmp_path / f"seeded{suffix}")
     assert "WQ" not in exported and "WA" not in exported  # names, never SIDs
     assert LAB in exported
