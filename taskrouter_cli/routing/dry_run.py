@@ -222,6 +222,8 @@ class _Walk:
         self.workers = workers
         self.at = at
         self.priority = priority
+        self.current_priority = priority
+        """The task's priority so far: a target that sets one changes it for good."""
         self.members: dict[str, set[str]] = {}
 
     def moment(self, age: float) -> datetime:
@@ -247,7 +249,7 @@ class _Walk:
             "queue_sid": target.queue,
             "queue": queue.name if queue is not None else target.queue,
             "expression": target.expression.text if target.expression is not None else None,
-            "priority": target.priority if target.priority is not None else self.priority,
+            "priority": target.priority if target.priority is not None else self.current_priority,
             "timeout": target.timeout,
             "starts_at": starts,
             "ends_at": step.expires_at_age,
@@ -374,6 +376,7 @@ class _Walk:
                 )
                 break
             result = self.target(decision, age)
+            self.current_priority = result.priority
             reached.append(result)
             where = (
                 "default filter"
@@ -435,14 +438,15 @@ def dry_run(
         flt = config.filters[first.filter_index]
         by_index = {t.index: t for t in reached if t.filter_index == first.filter_index}
         listed: list[TargetResult] = []
+        walk.current_priority = priority
         for index, target in enumerate(flt.targets):
-            if index in by_index:
-                listed.append(by_index[index])
-                continue
-            starts = float(sum(t.timeout or 0 for t in flt.targets[:index]))
-            ends = starts + target.timeout if target.timeout is not None else None
-            step = TargetStep(flt.index, flt.friendly_name, index, target, ends)
-            listed.append(walk.target(step, starts))
+            if index not in by_index:
+                starts = float(sum(t.timeout or 0 for t in flt.targets[:index]))
+                ends = starts + target.timeout if target.timeout is not None else None
+                step = TargetStep(flt.index, flt.friendly_name, index, target, ends)
+            result = by_index[index] if index in by_index else walk.target(step, starts)
+            walk.current_priority = result.priority
+            listed.append(result)
         targets = tuple(listed)
     elif first is not None:
         targets = (first,)

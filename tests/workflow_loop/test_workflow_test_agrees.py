@@ -60,9 +60,10 @@ TIME_OF_DAY_ROWS = [
         expected=[(0, "reserve", ENGLISH, ("Alice",))],
     ),
 ]
-"""Rows that need the sandbox to evaluate ``taskrouter.currentTime`` on its clock."""
+"""Rows where ``taskrouter.currentTime`` decides (the sandbox evaluates it on its clock)."""
 
 ROWS = [
+    *TIME_OF_DAY_ROWS,
     Row(
         "no filter matches: the default filter, longest idle first",
         {"selected_language": "fr"},
