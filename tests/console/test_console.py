@@ -279,3 +279,21 @@ def test_a_reservation_that_times_out_says_so(console: RunningConsole, page: Any
     quickstart.sandbox.advance(1201)
     page.wait_for_selector(f"[data-reservation-sid='{reservation_sid}'][data-status='timeout']")
     assert card.query_selector(".actions").is_hidden()
+
+
+def test_keyboard_focus_stays_on_the_card_and_changes_are_announced(
+    console: RunningConsole, page: Any
+) -> None:
+    console.open(page)
+    console.quickstart.create_task("es")
+    console.quickstart.set_activity("Alice", "Idle")
+    card, reservation_sid = console.reservation_appears(page)
+    page.wait_for_selector(
+        "#announce:has-text('New reservation: task for Alice')", state="attached"
+    )
+    card.query_selector("[data-action='accept']").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector(f"[data-reservation-sid='{reservation_sid}'][data-status='accepted']")
+    page.wait_for_selector(f"#announce:has-text('Accepted {reservation_sid}')", state="attached")
+    assert page.evaluate("document.activeElement.tagName") == "H3"
+    assert page.evaluate("document.activeElement.closest('[data-reservation-sid]') !== null")

@@ -10,6 +10,7 @@
   const token = document.querySelector('meta[name="trcli-console-token"]').content;
   const FINISHED_TASK = ["completed", "canceled", "deleted"];
   let snapshot = null;
+  let rendered = false;
 
   function byId(id) {
     return document.getElementById(id);
@@ -58,7 +59,13 @@
     return answer;
   }
 
+  function announce(text) {
+    byId("announce").textContent = text;
+  }
+
   async function act(container, action, body) {
+    const focused = container.contains(document.activeElement) ? document.activeElement : null;
+    let succeeded = false;
     const error = container.querySelector(":scope .error");
     error.hidden = true;
     error.textContent = "";
@@ -68,15 +75,23 @@
     });
     container.setAttribute("aria-busy", "true");
     try {
-      await post(action, body);
+      const answer = await post(action, body);
+      announce(answer.message || "Done");
+      succeeded = true;
     } catch (failure) {
       error.textContent = failure.message;
       error.hidden = false;
+      announce(failure.message);
     } finally {
       buttons.forEach((button) => {
         button.disabled = false;
       });
       container.removeAttribute("aria-busy");
+      // Disabling the buttons took the keyboard focus away: give it back. After a success the
+      // buttons may be gone (an accepted reservation has none), so the card's heading takes it.
+      const heading = container.querySelector("h3");
+      if (focused && succeeded && heading) heading.focus();
+      else if (focused && focused.isConnected) focused.focus();
     }
   }
 
@@ -160,7 +175,7 @@
     const titleId = "title-" + sid;
     const item = make("li", { class: "card", "data-reservation-sid": sid }, [
       make("article", { "aria-labelledby": titleId }, [
-        make("h3", { id: titleId }, [
+        make("h3", { id: titleId, tabindex: "-1" }, [
           "Task for ",
           make("span", { class: "worker-name" }),
           " ",
@@ -251,9 +266,14 @@
       if (!item) {
         item = reservationCard(card);
         list.prepend(item);
+        if (!rendered) item.dataset.announced = "yes"; // there before the page opened
       }
       item._card = card;
       updateCard(item, card, activities, activitiesChanged);
+      if (!item.dataset.announced && card.worker_name) {
+        item.dataset.announced = "yes";
+        announce("New reservation: task for " + card.worker_name);
+      }
     }
     for (const item of [...list.children]) {
       if (!seen.has(item.dataset.reservationSid)) item.remove();
@@ -289,6 +309,7 @@
     renderWorkers(next.workers, next.activities, activitiesChanged);
     renderReservations(next.reservations, next.activities, activitiesChanged);
     document.body.dataset.version = String(next.version);
+    rendered = true;
   }
 
   function connect() {
