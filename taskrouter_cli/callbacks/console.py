@@ -32,7 +32,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-import ipaddress
 import json
 import logging
 import secrets
@@ -43,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 from taskrouter_cli.callbacks.console_state import ConsoleState
 from taskrouter_cli.errors import NotFoundError, TrcliError, UsageError
+from taskrouter_cli.guards.origin import is_loopback_address, is_loopback_host, same_origin
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -75,34 +75,6 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
     "X-Frame-Options": "DENY",
 }
-LOOPBACK_NAMES = frozenset({"localhost", "localhost.", "127.0.0.1", "::1"})
-
-
-def host_name(host_header: str) -> str:
-    """The name part of a Host header: ``[::1]:8080`` → ``::1``, ``a:80`` → ``a``."""
-    host = host_header.strip().lower()
-    if host.startswith("["):
-        return host[1 : host.find("]")] if "]" in host else host
-    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
-
-
-def is_loopback_host(host_header: str | None) -> bool:
-    if not host_header:
-        return False
-    name = host_name(host_header)
-    if name in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
-
-
-def is_loopback_address(remote: str | None) -> bool:
-    try:
-        return remote is not None and ipaddress.ip_address(remote).is_loopback
-    except ValueError:
-        return False
 
 
 def _static(name: str) -> bytes:
@@ -332,7 +304,7 @@ class Console:
 
     def _check_same_origin(self, request: web.BaseRequest) -> None:
         origin = request.headers.get("Origin")
-        if not origin or origin.lower() != f"http://{request.host}".lower():
+        if not origin or not same_origin(origin, request.host):
             raise _Refused(403, "Refused: this request does not come from the console's page")
         token = request.headers.get(TOKEN_HEADER, "")
         if not hmac.compare_digest(token.encode("utf-8", "replace"), self.token.encode()):
