@@ -48,6 +48,14 @@ from taskrouter_cli.callbacks.instructions import DEFER, Reply
 from taskrouter_cli.callbacks.log import CallbackRecord, CallbackRecorder, now_text
 from taskrouter_cli.callbacks.signature import FormParams
 from taskrouter_cli.errors import NetworkError, UsageError
+from taskrouter_cli.guards.connections import (
+    BODY_TIMEOUT,
+    HEADER_TIMEOUT,
+    ConnectionGuard,
+    connection_cap,
+    listen_backlog,
+    raise_file_limit,
+)
 from taskrouter_cli.guards.json_depth import MAX_JSON_DEPTH, too_deep
 
 if TYPE_CHECKING:
@@ -60,6 +68,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024
+BACKLOG = 512
 MAX_FIELDS = 1000
 DEFAULT_REPLAY_WINDOW = 300.0
 REQUIRED_ASSIGNMENT_PARAMS = ("TaskSid", "ReservationSid", "WorkerSid")
@@ -98,6 +107,10 @@ class ServerConfig:
     clock: Callable[[], float] = field(default=time.monotonic)
     """Monotonic seconds, for the replay window (tests pass a fake)."""
     max_body_bytes: int = MAX_BODY_BYTES
+    header_timeout: float = HEADER_TIMEOUT
+    """Seconds a connection may take to send complete headers, or stay idle between requests."""
+    body_timeout: float = BODY_TIMEOUT
+    """Seconds a request may take to send its body once its headers are in."""
     forwarder: Forwarder | None = None
     """``--forward-to``: verified assignment callbacks are answered by this handler."""
     reuse_port: bool = False
@@ -162,6 +175,13 @@ def _unquote_plus(text: str) -> str:
     if "%" not in text:
         return text
     return unquote_to_bytes(text).decode("utf-8")
+
+
+def _clip(text: str | None, limit: int) -> str | None:
+    """``text`` cut to ``limit`` characters (outside data in a log line stays bounded)."""
+    if text is None or len(text) <= limit:
+        return text
+    return text[: limit - 1] + "…"
 
 
 def _error_body(status: int, error: str, hint: str | None) -> bytes:
@@ -308,12 +328,20 @@ class CallbackHandler:
                 f"TaskRouter sends callbacks as {FORM_TYPE}",
             )
         if length is not None:  # the usual case: one read of exactly the announced length
-            try:
-                body = await request.content.readexactly(length)
-            except asyncio.IncompleteReadError:
-                raise _Problem(400, "Body shorter than its Content-Length") from None
+            reading = request.content.readexactly(length)
         else:
-            body = await self._read_chunked(request, limit)
+            reading = self._read_chunked(request, limit)
+        try:
+            if request.content.is_eof():  # all there already (a callback fits one packet)
+                body = await reading
+            else:  # a slow client may not hold the connection forever
+                body = await asyncio.wait_for(reading, self.config.body_timeout)
+        except asyncio.IncompleteReadError:
+            raise _Problem(400, "Body shorter than its Content-Length") from None
+        except asyncio.TimeoutError:
+            raise _Problem(
+                408, f"Body not received within {self.config.body_timeout:g} s"
+            ) from None
         if not body:
             raise _Problem(400, "Empty body", "A callback carries its parameters as a form body")
         try:
@@ -398,6 +426,8 @@ class CallbackHandler:
         record.instruction = reply.instruction
         record.reply = reply.document
         record.rule = rule
+        if replay:  # the first one is logged in full; a replay flood must not fill the disk
+            record.params, record.task_attributes, record.worker_attributes = {}, None, None
         return record, reply.body
 
     def _choose(
@@ -455,7 +485,7 @@ class CallbackHandler:
                 f"Point the Workflow at {expected_url} (trcli serve --point WORKFLOW does it), "
                 f"or restart with --public-url {base} if that is the URL TaskRouter calls"
             )
-        account = params.get("AccountSid")
+        account = _clip(params.get("AccountSid"), 64)
         whose = f" of account {account}" if account else ""
         return (
             f"The signature matches no URL this server is reachable at (expected {expected_url}): "
@@ -491,7 +521,8 @@ class CallbackHandler:
         problem: _Problem,
         pairs: list[tuple[str, str]],
     ) -> CallbackRecord:
-        """The log record of a refused request (SIDs as claimed by the request, if any)."""
+        """The log record of a refused request: one compact line, never its body (SIDs as
+        claimed by the request, if any, and every text clipped: it is the sender's)."""
         claimed = dict(pairs)
         signature = "-"
         if problem.status == 403:
@@ -499,16 +530,16 @@ class CallbackHandler:
         return CallbackRecord(
             time=now_text(),
             kind=kind,
-            path=request.path_qs,
+            path=request.path_qs[:200],
             status=problem.status,
             signature=signature,
-            error=problem.error,
-            hint=problem.hint,
+            error=_clip(problem.error, 300),
+            hint=_clip(problem.hint, 600),
             remote=request.remote,
-            task_sid=claimed.get("TaskSid"),
-            reservation_sid=claimed.get("ReservationSid"),
-            worker_sid=claimed.get("WorkerSid"),
-            event_type=claimed.get("EventType"),
+            task_sid=_clip(claimed.get("TaskSid"), 64),
+            reservation_sid=_clip(claimed.get("ReservationSid"), 64),
+            worker_sid=_clip(claimed.get("WorkerSid"), 64),
+            event_type=_clip(claimed.get("EventType"), 64),
         )
 
 
@@ -529,6 +560,8 @@ class CallbackServer:
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._error: BaseException | None = None
+        self.guard: ConnectionGuard | None = None
+        """Slow-client timeouts and the connection cap (see guards/connections.py)."""
 
     # -- URLs ---------------------------------------------------------------------------------
 
@@ -612,11 +645,19 @@ class CallbackServer:
         low_level = web.Server(self.handler.handle)
         self._runner = web.ServerRunner(low_level, access_log=None, handle_signals=False)
         await self._runner.setup()
+        file_limit = raise_file_limit()
+        backlog = listen_backlog(file_limit, BACKLOG)
+        self.guard = ConnectionGuard(
+            max_connections=connection_cap(file_limit, backlog),
+            header_timeout=self.config.header_timeout,
+            body_timeout=self.config.body_timeout,
+        )
+        self.guard.install(low_level)
         site = web.TCPSite(
             self._runner,
             self.config.host,
             self.config.port,
-            backlog=512,
+            backlog=backlog,
             reuse_port=self.config.reuse_port or None,
         )
         await site.start()
@@ -634,6 +675,8 @@ class CallbackServer:
             await self.config.forwarder.close()
         if self.config.console is not None:
             await self.config.console.close()
+        if self.guard is not None:
+            await self.guard.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

@@ -30,6 +30,17 @@ from taskrouter_cli.guards.terminal import escape_control
 LOG_FILE_NAME = "callbacks.jsonl"
 LIVE_MAX_PER_SECOND = 20
 """The live view shows at most this many callbacks a second and summarises the rest."""
+LOG_ROTATE_BYTES = 4 * 1024 * 1024
+"""The log is rotated (callbacks.jsonl → .1 → .2) once it grows past this size."""
+LOG_ROTATED_KEPT = 2
+"""Rotated files kept: the log takes at most ~3 x 4 MiB (plus one batch) on disk."""
+REFUSED_LOGGED_PER_SECOND = 50
+"""Refused requests written one by one per second; the rest of a flood is one summary line."""
+
+
+def rotated_path(path: Path, number: int) -> Path:
+    """The ``number``-th rotated log beside ``path`` (``callbacks.jsonl.1`` is the newest)."""
+    return path.with_name(f"{path.name}.{number}")
 
 
 def callback_log_path(home: Path | None = None) -> Path:
@@ -251,12 +262,17 @@ class CallbackRecorder:
         self._skipped = 0
         self._skipped_errors = 0
         self._console: Any = None
+        self._size = 0
+        self._refused_window = 0.0
+        self._refused_logged = 0
+        self._refused_unlogged: dict[int, int] = {}
 
     def start(self) -> None:
         """Open the log file and prepare the live view (idempotent)."""
         if self.path is not None and self._handle is None:
             descriptor = open_private_append(self.path)
             self._handle = os.fdopen(descriptor, "a", encoding="utf-8")
+            self._size = os.fstat(descriptor).st_size
         if self.live == "rich" and self._console is None:
             import io
 
@@ -307,7 +323,8 @@ class CallbackRecorder:
         self._scheduled = False
         more = self._drain(self.BATCH_SIZE)
         loop = self._loop
-        if loop is not None and not self._scheduled and (more or self._skipped):
+        waiting = self._skipped or self._refused_unlogged
+        if loop is not None and not self._scheduled and (more or waiting):
             self._scheduled = True
             if more:
                 loop.call_soon(self._write_batch)
@@ -322,7 +339,7 @@ class CallbackRecorder:
             else:
                 batch, self._pending = self._pending[:limit], self._pending[limit:]
             left = bool(self._pending)
-        self._write(batch)
+        self._write(batch, final=final)
         self._show(batch, final=final)
         return left
 
@@ -351,14 +368,75 @@ class CallbackRecorder:
             self._handle.close()
             self._handle = None
 
-    def _write(self, records: list[CallbackRecord | str]) -> None:
-        if self._handle is None or not records:
+    def _write(self, records: list[CallbackRecord | str], *, final: bool = False) -> None:
+        if self._handle is None:
+            return
+        kept = self._without_flood(records, final=final)
+        if not kept:
             return
         try:
-            self._handle.write(_json_lines(records))
+            text = _json_lines(kept)
+            self._handle.write(text)
             self._handle.flush()
+            self._size += len(text)
+            if self._size > LOG_ROTATE_BYTES:
+                self._rotate()
         except (OSError, ValueError):
             self.write_errors += 1
+
+    def _without_flood(
+        self, records: list[CallbackRecord | str], *, final: bool
+    ) -> list[CallbackRecord | str]:
+        """The records to write: refused ones beyond REFUSED_LOGGED_PER_SECOND are counted,
+        and written as one summary line when their second is over."""
+        now = time.monotonic()
+        kept: list[CallbackRecord | str] = []
+        if now - self._refused_window >= 1.0:
+            kept.extend(self._flood_summary())
+            self._refused_window, self._refused_logged = now, 0
+        for record in records:
+            status = _status(record)
+            if status >= 400:
+                if self._refused_logged >= REFUSED_LOGGED_PER_SECOND:
+                    self._refused_unlogged[status] = self._refused_unlogged.get(status, 0) + 1
+                    continue
+                self._refused_logged += 1
+            kept.append(record)
+        if final:
+            kept.extend(self._flood_summary())
+        return kept
+
+    def _flood_summary(self) -> list[CallbackRecord | str]:
+        if not self._refused_unlogged:
+            return []
+        counts, self._refused_unlogged = self._refused_unlogged, {}
+        total = sum(counts.values())
+        detail = ", ".join(f"{count} x {status}" for status, count in sorted(counts.items()))
+        summary = CallbackRecord(
+            time=now_text(),
+            kind="summary",
+            path="-",
+            status=429,
+            signature="-",
+            error=f"{total} more refused request(s) not logged one by one ({detail})",
+            hint=f"At most {REFUSED_LOGGED_PER_SECOND} refused requests a second are logged",
+        )
+        return [summary]
+
+    def _rotate(self) -> None:
+        """callbacks.jsonl → .1 → .2 (the oldest dropped); a new empty log (0600)."""
+        assert self.path is not None and self._handle is not None
+        self._handle.close()
+        for number in range(LOG_ROTATED_KEPT, 0, -1):
+            older = self.path.with_name(f"{self.path.name}.{number}")
+            newer = (
+                self.path.with_name(f"{self.path.name}.{number - 1}") if number > 1 else self.path
+            )
+            if newer.exists():
+                os.replace(newer, older)
+        descriptor = open_private_append(self.path)
+        self._handle = os.fdopen(descriptor, "a", encoding="utf-8")
+        self._size = 0
 
     def _out(self) -> IO[str]:
         if self._stream is not None:

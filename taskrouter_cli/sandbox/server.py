@@ -28,6 +28,13 @@ from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from taskrouter_cli.guards.connections import (
+    ConnectionGuard,
+    connection_cap,
+    listen_backlog,
+    raise_file_limit,
+)
+
 if TYPE_CHECKING:
     from typing_extensions import Self
 
@@ -44,6 +51,9 @@ process, 50 workers, SQLite file, callbacks sent on the server's loop): direct c
 back and forth. (Before callbacks moved onto the server's loop, 4 threads had measured better:
 299-338/s vs 226-293/s with clients in the same process, because the loop kept serving while
 the dispatcher thread held the service lock.)"""
+
+BACKLOG = 256
+"""Connections the kernel queues before the server accepts them."""
 
 TICK_INTERVAL = 0.25
 """Longest pause of the timer loop (seconds) when the clock is real."""
@@ -138,6 +148,7 @@ class _Serving:
         self.port: int | None = None
         self.stop_event: asyncio.Event | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
+        self.guard: ConnectionGuard | None = None
 
     async def run(self, ready: Callable[[int], None]) -> None:
         from aiohttp import web
@@ -152,10 +163,16 @@ class _Serving:
             app, access_log=None, shutdown_timeout=self.shutdown_timeout, handle_signals=False
         )
         await runner.setup()
-        site = web.TCPSite(runner, self.host, self.requested_port, backlog=256)
+        file_limit = raise_file_limit()
+        backlog = listen_backlog(file_limit, BACKLOG)
+        guard = self.guard = ConnectionGuard(max_connections=connection_cap(file_limit, backlog))
+        assert runner.server is not None
+        guard.install(runner.server)
+        site = web.TCPSite(runner, self.host, self.requested_port, backlog=backlog)
         try:
             await site.start()
         except OSError as exc:
+            await guard.close()
             await runner.cleanup()
             raise ServerStartError(
                 describe_bind_error(exc, self.host, self.requested_port)
@@ -177,6 +194,7 @@ class _Serving:
             if ticker is not None:
                 ticker.cancel()
                 await asyncio.gather(ticker, return_exceptions=True)
+            await guard.close()
             await runner.cleanup()
             detach_routing = getattr(self.service, "detach_loop", None)
             if callable(detach_routing):
@@ -244,6 +262,11 @@ class SandboxServer:
     @property
     def base_url(self) -> str:
         return format_base_url(self.host, self.port)
+
+    @property
+    def guard(self) -> ConnectionGuard | None:
+        """Slow-client timeouts and the connection cap, once started."""
+        return self._serving.guard
 
     def start(self, timeout: float = 10.0) -> SandboxServer:
         if self._thread is not None:

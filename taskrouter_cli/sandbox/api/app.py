@@ -39,6 +39,7 @@ from taskrouter_cli.sandbox.api.responses import (
     base_url,
     error_response,
     json_response,
+    read_body,
     unauthorized,
 )
 from taskrouter_cli.sandbox.api.serialize import render_list, render_record
@@ -85,7 +86,7 @@ async def read_form(request: web.Request, operation: Operation) -> list[tuple[st
             f"Unknown parameter {name} in the query string: "
             f"{operation.method} parameters go in the form-encoded body"
         )
-    body = await request.read()
+    body = await read_body(request)
     if not body:
         return []
     if request.content_type != FORM_CONTENT_TYPE:

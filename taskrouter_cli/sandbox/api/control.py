@@ -44,6 +44,7 @@ from taskrouter_cli.sandbox.api.responses import (
     SERVICE_KEY,
     authenticated,
     json_response,
+    read_body,
     unauthorized,
 )
 from taskrouter_cli.sandbox.api.serialize import format_datetime, jsonable
@@ -100,7 +101,7 @@ async def callbacks(request: web.Request) -> web.Response:
 
 
 async def _form(request: web.Request) -> dict[str, str]:
-    pairs = decode_query(request.query_string) + decode_form(await request.read())
+    pairs = decode_query(request.query_string) + decode_form(await read_body(request))
     return dict(pairs)
 
 

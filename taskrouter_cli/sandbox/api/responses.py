@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import binascii
 import json
 from collections.abc import Awaitable, Callable
@@ -38,6 +39,18 @@ def error_response(status: int, code: int, message: str, **headers: str) -> web.
 def base_url(request: web.Request) -> str:
     """Scheme and host the client used, so ``url``/``links``/paging lead back here."""
     return f"{request.scheme}://{request.host}"
+
+
+async def read_body(request: web.Request) -> bytes:
+    """The request body, or 408 when it does not arrive within BODY_TIMEOUT seconds."""
+    from taskrouter_cli.guards.connections import BODY_TIMEOUT
+
+    try:
+        return await asyncio.wait_for(request.read(), BODY_TIMEOUT)
+    except asyncio.TimeoutError:
+        raise HttpError(
+            408, 408, f"The request body did not arrive within {BODY_TIMEOUT:g} seconds"
+        ) from None
 
 
 def authenticated(request: web.Request) -> bool:

@@ -16,7 +16,13 @@ from aiohttp import web
 
 from taskrouter_cli.sandbox.api.errors import HttpError, bad_request
 from taskrouter_cli.sandbox.api.params import coerce_params, decode_form, decode_query, paging
-from taskrouter_cli.sandbox.api.responses import CALL_KEY, SERVICE_KEY, base_url, json_response
+from taskrouter_cli.sandbox.api.responses import (
+    CALL_KEY,
+    SERVICE_KEY,
+    base_url,
+    json_response,
+    read_body,
+)
 from taskrouter_cli.sandbox.api.serialize import jsonable, page_url
 from taskrouter_cli.sandbox.api.spec import PAGING_PARAMS, Operation
 
@@ -28,7 +34,7 @@ async def bulk_queue_sids(request: web.Request) -> Any:
     """The TaskQueue SIDs of a bulk request body (validated by the service)."""
     if request.query_string:
         raise bad_request("Parameters of this POST go in its body, not in the query string")
-    raw = await request.read()
+    raw = await read_body(request)
     if request.content_type == "application/x-www-form-urlencoded":
         pairs = decode_form(raw)
         unknown = [name for name, _ in pairs if name not in BULK_KEYS]
