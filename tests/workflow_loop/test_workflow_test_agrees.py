@@ -16,6 +16,8 @@ import pytest
 from tests.helpers.cli import Trcli
 from tests.workflow_loop.conftest import ENGLISH, EVERYONE, LAB, SPANISH, Lab
 
+QUICKSTART_WORKFLOW = "Incoming Customer Care Requests"
+
 
 @dataclass(frozen=True)
 class Row:
@@ -27,6 +29,7 @@ class Row:
     """Move the clock (12:00 UTC on a Monday) this many hours before the task is created."""
     expected: list[tuple[float, str, str | None, tuple[str, ...]]] = field(default_factory=list)
     """(age, event, queue, reserved) of every timeline step."""
+    workflow: str = LAB
 
 
 TIME_OF_DAY_ROWS = [
@@ -69,6 +72,13 @@ ROWS = [
         {"selected_language": "fr"},
         ("Bob", "Alice"),
         expected=[(0, "reserve", EVERYONE, ("Bob",))],
+    ),
+    Row(
+        "no filter and no default filter: canceled",
+        {"selected_language": "fr"},
+        ("Alice", "Bob"),
+        expected=[(0, "no-match", None, ())],
+        workflow=QUICKSTART_WORKFLOW,
     ),
     Row(
         "known agent",
@@ -119,14 +129,17 @@ def test_workflow_test_agrees_with_what_the_sandbox_does(
         sandbox.settle()
         sandbox.advance(5)
     attributes = json.dumps(row.attributes)
-    dry = trcli("workflow", "test", LAB, "--attributes", attributes, "--json").ok().json()
+    dry = trcli("workflow", "test", row.workflow, "--attributes", attributes, "--json")
+    dry = dry.ok().json()
     steps = [
         (step["age"], step["event"], step["queue"], tuple(sorted(step["would_reserve"])))
         for step in dry["timeline"]
     ]
     assert steps == row.expected
 
-    created = trcli("task", "create", "--workflow", LAB, "--attributes", attributes, "--json")
+    created = trcli(
+        "task", "create", "--workflow", row.workflow, "--attributes", attributes, "--json"
+    )
     task_sid = created.ok().json()["sid"]
     sandbox.settle()
     age = 0.0
@@ -148,7 +161,8 @@ def test_workflow_test_agrees_with_what_the_sandbox_does(
             assert priority == step_priority
         else:
             assert status == "canceled", (step_age, status)
-            assert routing_lab.ws.tasks(task_sid).fetch().reason == "Workflow Timeout"
+            reason = {"workflow-timeout": "Workflow Timeout", "no-match": "No matching filter"}
+            assert routing_lab.ws.tasks(task_sid).fetch().reason == reason[event]
     first = next(step for step in row.expected if step[1] != "skipped")
     assert dry["reserved_now"] == list(first[3] if first[:2] == (0, "reserve") else ())
 
