@@ -12,7 +12,8 @@ the sandbox applies to a live account and back::
       "queues": [{"name": "Spanish", "target_workers": "languages HAS \\"es\\"",
                   "reservation_activity": "Reserved", "assignment_activity": "Busy",
                   "max_reserved_workers": 1, "task_order": "FIFO"}, ...],
-      "workers": [{"name": "Alice", "activity": "Offline", "attributes": {...}}, ...],
+      "workers": [{"name": "Alice", "activity": "Offline", "attributes": {...},
+                   "channels": {"chat": 3}}, ...],
       "workflows": [{"name": "Inbound", "task_reservation_timeout": 120,
                      "configuration": {"task_routing": {"filters": [
                         {"expression": "...", "targets": [{"queue": "Spanish"}]}]}}}]
@@ -21,7 +22,8 @@ the sandbox applies to a live account and back::
 The same document in TOML uses ``[workspace]``, ``[[activities]]`` ... A field that is left out
 is not managed (apply leaves it as it is); a list that is left out is not managed either. A
 worker's ``activity`` is only used when apply creates the worker (an existing worker's activity
-is state, not set-up). TOML has no null: attributes or a configuration holding one are written
+is state, not set-up); its ``channels`` give the capacity per task channel where it is not 1
+(multi-tasking). TOML has no null: attributes or a configuration holding one are written
 as a JSON string, which the loader also accepts.
 """
 
@@ -80,6 +82,8 @@ class WorkerDoc:
     attributes: Mapping[str, Any] | None = None
     activity: str | None = None
     """The activity a new worker starts in (an existing worker's activity is left alone)."""
+    channels: Mapping[str, int] | None = None
+    """Capacity per task channel (unique name) where it is not 1, for multi-tasking."""
 
 
 @dataclass(frozen=True)
@@ -300,11 +304,19 @@ class _Reader:
         )
 
     def worker(self, raw: Any, path: str) -> WorkerDoc:
-        data = self.table(raw, path, ("name", "activity", "attributes"))
+        data = self.table(raw, path, ("name", "activity", "attributes", "channels"))
+        channels = data.get("channels")
+        if channels is not None:
+            channels = self.table(
+                channels, f"{path}.channels", channels.keys() if isinstance(channels, dict) else ()
+            )
+            for unique_name in channels:
+                self.number(channels, unique_name, f"{path}.channels")
         return WorkerDoc(
             name=self.text(data, "name", path, True),
             attributes=self.json_object(data, "attributes", path),
             activity=self.text(data, "activity", path),
+            channels=channels,
         )
 
     def workflow(self, raw: Any, path: str) -> WorkflowDoc:

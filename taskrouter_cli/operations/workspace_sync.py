@@ -38,6 +38,10 @@ from taskrouter_cli.operations.workspace_doc import (
 PAGE_SIZE = 1000
 CREATE, UPDATE, DELETE, UNCHANGED, DIFFERS = "create", "update", "delete", "unchanged", "differs"
 PLACEHOLDER_QUEUE_SID = "WQ" + "0" * 32
+NEW_WORKSPACE_CHANNELS = frozenset({"default", "voice"})
+"""TaskChannels known to exist in every new workspace (the API reference's example is
+``default``; ``voice`` is built in). Which others TaskRouter adds is not documented, so a file
+for a new workspace must list any other channel its workers use."""
 
 Desired = WorkspaceDoc | ActivityDoc | TaskChannelDoc | QueueDoc | WorkerDoc | WorkflowDoc
 
@@ -100,7 +104,9 @@ class Snapshot:
     """Everything of one workspace, by case-folded friendly name (unique name for channels)."""
 
     def __init__(self, v1: Any, workspace: Any | None) -> None:
+        self.v1 = v1
         self.workspace = workspace
+        self._capacities: dict[str, dict[str, tuple[str, int]]] = {}
         self.activities: dict[str, Any] = {}
         self.channels: dict[str, Any] = {}
         self.queues: dict[str, Any] = {}
@@ -116,6 +122,25 @@ class Snapshot:
         self.queues = _by_name(list(ws.task_queues.stream(page_size=PAGE_SIZE)), "TaskQueue")
         self.workers = _by_name(list(ws.workers.stream(page_size=PAGE_SIZE)), "Worker")
         self.workflows = _by_name(list(ws.workflows.stream(page_size=PAGE_SIZE)), "Workflow")
+
+    def capacities(self, worker_sid: str) -> dict[str, tuple[str, int]]:
+        """Task channel unique name → (WorkerChannel SID, configured capacity) of a worker."""
+        if worker_sid not in self._capacities:
+            assert self.workspace is not None, "a new workspace has no workers yet"
+            channels = self.v1.workspaces(self.workspace.sid).workers(worker_sid).worker_channels
+            self._capacities[worker_sid] = {
+                str(c.task_channel_unique_name): (str(c.sid), int(c.configured_capacity or 0))
+                for c in channels.stream(page_size=PAGE_SIZE)
+            }
+        return self._capacities[worker_sid]
+
+    def extra_capacity(self, worker_sid: str) -> dict[str, int]:
+        """The worker's channel capacities other than 1 (what a workspace file records)."""
+        return {
+            name: capacity
+            for name, (_, capacity) in sorted(self.capacities(worker_sid).items())
+            if capacity != 1
+        }
 
     def queue_names(self) -> dict[str, str]:
         return {str(q.sid): str(q.friendly_name) for q in self.queues.values()}
@@ -204,7 +229,12 @@ def export_workspace(v1: Any, workspace_sid: str) -> WorkspaceDoc:
             for q in snap.queues.values()
         ),
         workers=_sorted(
-            WorkerDoc(str(w.friendly_name), stored_object(w.attributes), w.activity_name)
+            WorkerDoc(
+                str(w.friendly_name),
+                stored_object(w.attributes),
+                w.activity_name,
+                snap.extra_capacity(str(w.sid)) or None,
+            )
             for w in snap.workers.values()
         ),
         workflows=_sorted(
@@ -274,8 +304,17 @@ class _Checker:
             self.activity(queue.reservation_activity, f"queues[{index}].reservation_activity")
             self.activity(queue.assignment_activity, f"queues[{index}].assignment_activity")
             self.expression(queue.target_workers, f"queues[{index}].target_workers")
+        channels = {c.unique_name.casefold() for c in doc.task_channels or ()}
+        channels |= set(self.snap.channels) if self.snap.workspace else NEW_WORKSPACE_CHANNELS
         for index, worker in enumerate(doc.workers or ()):
             self.activity(worker.activity, f"workers[{index}].activity")
+            for name in worker.channels or {}:
+                if name.casefold() not in channels:
+                    raise self.fail(
+                        f"workers[{index}].channels.{name}",
+                        f"no TaskChannel with unique name '{name}' in the file or the workspace",
+                        "Add it to 'task_channels' or use one that exists",
+                    )
         queues = self.names(doc.queues, self.snap.queues)
         for index, workflow in enumerate(doc.workflows or ()):
             if workflow.configuration is not None:
@@ -485,7 +524,16 @@ class _Planner:
             note = json.dumps(attributes or {})
             self.add(Change("Worker", item.name, CREATE, note=note, desired=item))
             return
-        changes = _differences({"attributes": (stored_object(found.attributes), attributes)})
+        channels = dict(item.channels) if item.channels is not None else None
+        changes = _differences(
+            {
+                "attributes": (stored_object(found.attributes), attributes),
+                "channels": (
+                    self.snap.extra_capacity(str(found.sid)) if channels is not None else None,
+                    channels,
+                ),
+            }
+        )
         action = UPDATE if changes else UNCHANGED
         self.add(Change("Worker", item.name, action, changes, str(found.sid), "", item))
 
@@ -694,13 +742,17 @@ class _Applier:
         if isinstance(item, WorkerDoc):
             attributes = json.dumps(dict(item.attributes)) if item.attributes is not None else unset
             if change.action == CREATE:
-                return ws.workers.create(
+                sid = ws.workers.create(
                     friendly_name=item.name,
                     attributes=attributes,
                     activity_sid=self.activity_sid(item.activity),
                 ).sid
-            ws.workers(change.sid).update(attributes=attributes)
-            return None
+            else:
+                sid = change.sid
+                ws.workers(sid).update(attributes=attributes)
+            if item.channels is not None:
+                self.set_capacities(str(sid), item.channels)
+            return sid if change.action == CREATE else None
         if isinstance(item, WorkflowDoc):
             configuration = (
                 json.dumps(
@@ -720,6 +772,14 @@ class _Applier:
             ws.workflows(change.sid).update(**fields)
             return None
         raise AssertionError(f"nothing to write for {change.kind}")
+
+    def set_capacities(self, worker_sid: str, wanted: Mapping[str, int]) -> None:
+        """Each channel of the worker at its capacity in ``wanted`` (1 when not named)."""
+        channels = self.ws.workers(worker_sid).worker_channels
+        for channel in channels.stream(page_size=PAGE_SIZE):
+            capacity = wanted.get(str(channel.task_channel_unique_name), 1)
+            if int(channel.configured_capacity or 0) != capacity:
+                channels(channel.sid).update(capacity=capacity)
 
     def delete(self, change: Change) -> None:
         collection = {

@@ -170,8 +170,9 @@ def test_workflow_test_agrees_with_what_the_sandbox_does(
 MULTI = {
     "workspace": {"name": "Multi", "multi_task_enabled": True, "default_activity": "Offline"},
     "activities": [{"name": "Offline", "available": False}, {"name": "Idle", "available": True}],
+    "task_channels": [{"unique_name": "chat", "name": "Chat"}],
     "queues": [{"name": "Chat", "target_workers": "1==1"}],
-    "workers": [{"name": "Dana", "activity": "Idle", "attributes": {}}],
+    "workers": [{"name": "Dana", "activity": "Idle", "attributes": {}, "channels": {"chat": 2}}],
     "workflows": [
         {
             "name": "Chats",
@@ -190,13 +191,6 @@ def test_capacity_on_the_tasks_channel_in_a_multi_tasking_workspace(
     path.write_text(json.dumps(MULTI))
     applied = trcli("workspace", "apply", str(path), "--json").ok().json()
     ws = sdk_client.taskrouter.v1.workspaces(applied["workspace_sid"])
-    dana = ws.workers.list()[0]
-    chat = next(
-        c
-        for c in ws.workers(dana.sid).worker_channels.list()
-        if c.task_channel_unique_name == "chat"
-    )
-    ws.workers(dana.sid).worker_channels(chat.sid).update(capacity=2)
     env = {"TRCLI_WORKSPACE": applied["workspace_sid"]}
 
     def dry(channel: str) -> Any:

@@ -216,3 +216,56 @@ def test_a_local_callback_url_is_refused_on_the_way_to_a_live_account(
         f"{path}: workflows[0].assignment_callback_url: 'http://127.0.0.1:8080/"
     )
     assert "Twilio cannot reach" in refused.value.one_line()
+
+
+def test_worker_channel_capacities_travel_with_the_file(
+    trcli: Trcli, sdk_client: Any, tmp_path: Path
+) -> None:
+    path = tmp_path / "multi.toml"
+    path.write_text(
+        """
+[workspace]
+name = "Chats"
+multi_task_enabled = true
+
+[[activities]]
+name = "Offline"
+available = false
+
+[[task_channels]]
+unique_name = "chat"
+name = "Chat"
+
+[[workers]]
+name = "Dana"
+activity = "Offline"
+attributes = {}
+channels = { chat = 2 }
+"""
+    )
+    applied = trcli("workspace", "apply", str(path), "--json").ok().json()
+    ws = sdk_client.taskrouter.v1.workspaces(applied["workspace_sid"])
+    dana = ws.workers.list()[0]
+
+    def capacities() -> dict[str, int]:
+        channels = ws.workers(dana.sid).worker_channels.list()
+        return {c.task_channel_unique_name: c.configured_capacity for c in channels}
+
+    assert capacities()["chat"] == 2 and capacities()["voice"] == 1
+    exported = json.loads(trcli("workspace", "export", "Chats").ok().stdout)
+    assert exported["workers"] == [
+        {"name": "Dana", "attributes": {}, "activity": "Offline", "channels": {"chat": 2}}
+    ]
+    assert trcli("workspace", "apply", str(path), "--json").ok().json()["changed"] is False
+
+    path.write_text(path.read_text().replace("chat = 2", "chat = 3, voice = 2"))
+    dry = trcli("workspace", "apply", str(path), "--dry-run").ok()
+    assert "~ Worker Dana" in dry.stdout
+    assert 'channels: {"chat": 2} → {"chat": 3, "voice": 2}' in dry.stdout
+    trcli("workspace", "apply", str(path)).ok()
+    assert capacities()["chat"] == 3 and capacities()["voice"] == 2
+
+    path.write_text(path.read_text().replace("chat = 3, voice = 2", "fax = 1"))
+    out = trcli("workspace", "apply", str(path))
+    assert out.exit_code == 2
+    assert "workers[0].channels.fax: no TaskChannel with unique name 'fax'" in out.stderr
