@@ -13,6 +13,7 @@ from typing import IO, Any
 import click
 
 from taskrouter_cli import __version__
+from taskrouter_cli.cli.completion import complete_names
 from taskrouter_cli.cli.context import AppContext
 from taskrouter_cli.config import home_not_writable, use_app_dir
 from taskrouter_cli.errors import ExitCode, TrcliError
@@ -39,6 +40,7 @@ def _debug_requested(ctx: click.Context) -> bool:
 COMMANDS: dict[str, tuple[str, str]] = {
     "activity": ("activity", "Activities: the states a Worker can be in."),
     "callbacks": ("callbacks", "The callbacks 'trcli serve' received."),
+    "completion": ("completion", "Print the shell completion script (bash, zsh, fish)."),
     "config": ("config_cmd", "Named profiles of credentials and defaults."),
     "doctor": ("doctor", "Check credentials, workspace, callback URL and workers."),
     "events": ("events", "Events: what happened in the workspace."),
@@ -77,6 +79,7 @@ class TrcliGroup(click.Group):
         module = importlib.import_module(f"taskrouter_cli.cli.{COMMANDS[cmd_name][0]}")
         command = getattr(module, cmd_name)
         accept_global_options(command)
+        complete_names(command)
         self.add_command(command, cmd_name)
         return command
 
