@@ -13,7 +13,6 @@ from typing import IO, Any
 import click
 
 from taskrouter_cli import __version__
-from taskrouter_cli.cli.completion import complete_names
 from taskrouter_cli.cli.context import AppContext
 from taskrouter_cli.config import home_not_writable, use_app_dir
 from taskrouter_cli.errors import ExitCode, TrcliError
@@ -78,6 +77,8 @@ class TrcliGroup(click.Group):
 
         module = importlib.import_module(f"taskrouter_cli.cli.{COMMANDS[cmd_name][0]}")
         command = getattr(module, cmd_name)
+        from taskrouter_cli.cli.completion import complete_names
+
         accept_global_options(command)
         complete_names(command)
         self.add_command(command, cmd_name)
