@@ -29,6 +29,9 @@ class Running:
             stderr=subprocess.PIPE,
             text=True,
             env={**os.environ, **env},
+            # As on a terminal: a job started in the background by a non-interactive shell (a CI
+            # runner, for one) inherits SIGINT ignored, and Ctrl-C would never reach it.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
 
     def wait_for(self, stream: str, text: str, timeout: float = 30.0) -> None:
