@@ -19,19 +19,26 @@ from tests.helpers.cli import Trcli
 FRENCH = '{"selected_language": "fr"}'
 
 
+AS_ON_A_TERMINAL = (
+    "import runpy, signal, sys; "
+    "signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "sys.argv[0] = 'trcli'; "
+    "runpy.run_module('taskrouter_cli', run_name='__main__')"
+)
+"""``python -m taskrouter_cli`` with Ctrl-C delivered as on a terminal: a job started in the
+background by a non-interactive shell (a CI runner, for one) inherits SIGINT ignored."""
+
+
 class Running:
     """The real trcli in a subprocess, stopped with a signal once it printed ``ready``."""
 
     def __init__(self, args: list[str], env: dict[str, str]) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "taskrouter_cli", *args],
+            [sys.executable, "-c", AS_ON_A_TERMINAL, *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
             env={**os.environ, **env},
-            # As on a terminal: a job started in the background by a non-interactive shell (a CI
-            # runner, for one) inherits SIGINT ignored, and Ctrl-C would never reach it.
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
 
     def wait_for(self, stream: str, text: str, timeout: float = 30.0) -> None:
