@@ -25,7 +25,7 @@ from .clock import Clock
 from .core import Core
 from .dispatch import Applied, CallbackDispatcher, DeliveryRequest
 from .engine import Engine
-from .errors import ApiError, bad_request, not_found, precondition_failed
+from .errors import TaskRouterError, bad_request, not_found, precondition_failed
 from .events import load_event
 from .listing import ListPage
 from .options import SandboxOptions
@@ -337,7 +337,9 @@ class SandboxService:
                 "task": self.tasks.create_task,
             }
             if kind not in creators:
-                raise ApiError(405, 20004, f"{kind} resources cannot be created through the API")
+                raise TaskRouterError(
+                    405, 20004, f"{kind} resources cannot be created through the API"
+                )
             return self._view(kind, creators[kind](ws, params))
 
         return self._run(work)
@@ -369,7 +371,7 @@ class SandboxService:
     ) -> dict[str, Any]:
         def work() -> dict[str, Any]:
             if kind == "event":
-                raise ApiError(405, 20004, "Events are read-only")
+                raise TaskRouterError(405, 20004, "Events are read-only")
             record = self._find(kind, scope, sid)
             self._check_etag(record, if_match)
             r = self.resources
@@ -393,7 +395,7 @@ class SandboxService:
     ) -> None:
         def work() -> None:
             if kind in ("event", "reservation", "worker_channel"):
-                raise ApiError(405, 20004, f"{kind} resources cannot be deleted")
+                raise TaskRouterError(405, 20004, f"{kind} resources cannot be deleted")
             record = self._find(kind, scope, sid)
             self._check_etag(record, if_match)
             r = self.resources
@@ -524,7 +526,7 @@ class SandboxService:
                     return False
                 try:
                     return bool(listing.expression_filter(text, "TargetWorkers")(attrs))
-                except ApiError:
+                except TaskRouterError:
                     return False
 
             tests.append(matches)

@@ -26,7 +26,7 @@ from . import instructions, validate
 from .core import Core
 from .dispatch import Applied, DeliveryRequest
 from .engine import Engine
-from .errors import ApiError, bad_request
+from .errors import TaskRouterError, bad_request
 from .events import task_fields
 from .replies import ParsedReply
 from .resources import Resources
@@ -266,13 +266,13 @@ class Tasks:
         self.core.forget(task["sid"])
 
     # reservations ----------------------------------------------------------------------------
-    def _state_error(self, res: Record, wanted: str) -> ApiError:
+    def _state_error(self, res: Record, wanted: str) -> TaskRouterError:
         current = res["reservation_status"]
         message = (
             f"Reservation {res['sid']} is already in state [{current}] and cannot be updated "
             f"to [{wanted}]"
         )
-        return ApiError(410 if current == "rescinded" else 400, 20001, message)
+        return TaskRouterError(410 if current == "rescinded" else 400, 20001, message)
 
     def _activity_exists(self, ws: str) -> Any:
         def check(sid: str) -> bool:

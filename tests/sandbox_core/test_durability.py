@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from taskrouter_cli.sandbox.clock import FakeClock
-from taskrouter_cli.sandbox.errors import ApiError
+from taskrouter_cli.sandbox.errors import TaskRouterError
 from taskrouter_cli.sandbox.service import SandboxService
 from taskrouter_cli.sandbox.store import SqliteStore
 
@@ -83,7 +83,7 @@ def test_fifty_simultaneous_accepts_give_one_success(
         try:
             service.update("reservation", scope, res["sid"], {"reservation_status": "accepted"})
             outcomes.append("ok")
-        except ApiError as exc:
+        except TaskRouterError as exc:
             outcomes.append(str(exc.status))
 
     threads = [threading.Thread(target=accept) for _ in range(50)]
@@ -103,7 +103,7 @@ def test_a_failed_operation_leaves_no_trace(
         service.create(
             "task", qs["scope"], {"attributes": "[1, 2]", "workflow_sid": qs["workflow"]}
         )
-    except ApiError as exc:
+    except TaskRouterError as exc:
         assert exc.status == 400 and "Attributes" in exc.message
     else:
         raise AssertionError("a JSON array is not valid task attributes")

@@ -260,10 +260,10 @@ def test_complete_after_wrapping(service: SandboxService, quickstart: dict[str, 
 
 
 def _error(call: Any) -> Any:
-    from taskrouter_cli.sandbox.errors import ApiError
+    from taskrouter_cli.sandbox.errors import TaskRouterError
 
     try:
         call()
-    except ApiError as exc:
+    except TaskRouterError as exc:
         return exc
-    raise AssertionError("expected an ApiError")
+    raise AssertionError("expected an TaskRouterError")

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from taskrouter_cli.sandbox.errors import ApiError
+from taskrouter_cli.sandbox.errors import TaskRouterError
 from taskrouter_cli.sandbox.service import SandboxService
 
 
-def error(call: Callable[[], Any]) -> ApiError:
-    with pytest.raises(ApiError) as info:
+def error(call: Callable[[], Any]) -> TaskRouterError:
+    with pytest.raises(TaskRouterError) as info:
         call()
     return info.value
 

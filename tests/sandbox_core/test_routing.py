@@ -148,11 +148,11 @@ def test_multi_reservation_rescinds_the_others(service: SandboxService) -> None:
     service.update("reservation", scope, rows[1]["sid"], {"reservation_status": "accepted"})
     statuses = [r["reservation_status"] for r in world.reservations(task)]
     assert statuses == ["rescinded", "accepted"]
-    from taskrouter_cli.sandbox.errors import ApiError
+    from taskrouter_cli.sandbox.errors import TaskRouterError
 
     try:
         service.update("reservation", scope, rows[0]["sid"], {"reservation_status": "accepted"})
-    except ApiError as exc:
+    except TaskRouterError as exc:
         assert exc.status == 410 and "[rescinded]" in exc.message
     else:
         raise AssertionError("accepting a rescinded reservation must fail")

@@ -11,7 +11,7 @@ Request flow for ``/v1/...`` (see :func:`handle_v1`):
 5. parameters (query for GET, form body for POST) are checked and coerced (``params.py``);
 6. the service is called; records are rendered with absolute ``url``/``links`` (``serialize.py``).
 
-Errors never escape as tracebacks: :class:`HttpError` and the service's ``ApiError`` become
+Errors never escape as tracebacks: :class:`HttpError` and the service's ``TaskRouterError`` become
 Twilio's error body; anything unexpected becomes a generic 500 and the traceback is logged.
 
 Service calls run on the event loop thread by default (each is a short, lock-guarded in-memory
@@ -45,7 +45,7 @@ from taskrouter_cli.sandbox.api.responses import (
 from taskrouter_cli.sandbox.api.serialize import render_list, render_record
 from taskrouter_cli.sandbox.api.spec import PAGING_PARAMS, Operation, load_spec
 from taskrouter_cli.sandbox.api.statistics import dispatch_statistics
-from taskrouter_cli.sandbox.errors import ApiError
+from taskrouter_cli.sandbox.errors import TaskRouterError
 
 log = logging.getLogger("taskrouter_cli.sandbox.api")
 
@@ -66,7 +66,7 @@ async def error_middleware(
         return await handler(request)
     except HttpError as exc:
         return error_response(exc.status, exc.code, exc.message, **exc.headers)
-    except ApiError as exc:
+    except TaskRouterError as exc:
         return error_response(exc.status, exc.code, exc.message)
     except web.HTTPRequestEntityTooLarge:
         return error_response(413, 20001, f"The request body is larger than {MAX_BODY_BYTES} bytes")
