@@ -12,19 +12,9 @@ from .clock import Clock
 from .dispatch import DeliveryRequest
 from .errors import not_found
 from .events import build_event, callback_params, events_filter_allows, stored_event
+from .kinds import KINDS
 from .options import SandboxOptions
 from .state import Record, State
-
-_PATHS = {
-    "activity": "Activities",
-    "worker": "Workers",
-    "task_queue": "TaskQueues",
-    "workflow": "Workflows",
-    "task": "Tasks",
-    "task_channel": "TaskChannels",
-    "event": "Events",
-}
-
 
 ATTRIBUTE_CACHE_SIZE = 10_000
 """Parsed attributes kept by :meth:`Core.attrs` (least recently used dropped first). Unbounded,
@@ -85,7 +75,7 @@ class Core:
     def child(self, kind: str, workspace_sid: str, sid: str) -> Record:
         record = self.state.get(kind, sid)
         if record is None or record.get("workspace_sid") != workspace_sid:
-            raise not_found(f"/v1/Workspaces/{workspace_sid}/{_PATHS.get(kind, kind)}/{sid}")
+            raise not_found(f"/v1/Workspaces/{workspace_sid}/{KINDS[kind].collection}/{sid}")
         return record
 
     # events ----------------------------------------------------------------------------------

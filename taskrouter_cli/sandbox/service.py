@@ -27,12 +27,13 @@ from .dispatch import Applied, CallbackDispatcher, DeliveryRequest
 from .engine import Engine
 from .errors import TaskRouterError, bad_request, not_found, precondition_failed
 from .events import load_event
+from .kinds import KINDS
 from .listing import ListPage
 from .options import SandboxOptions
 from .replies import ParsedReply
 from .resources import Resources
 from .seed import seed
-from .sids import PREFIXES, is_sid
+from .sids import is_sid
 from .state import Record, State, public
 from .statistics import MAX_BULK_QUEUES, Answers, Subjects
 from .store import EventQuery, SqliteStore
@@ -45,26 +46,6 @@ T = TypeVar("T")
 Tests = list[Callable[[Record], bool]]
 Records = list[Record]
 DeliveryList = list[dict[str, Any]]
-KINDS = (
-    "workspace",
-    "activity",
-    "worker",
-    "task_queue",
-    "workflow",
-    "task",
-    "reservation",
-    "task_channel",
-    "worker_channel",
-    "event",
-)
-_PREFIX = {
-    kind: prefix
-    for kind, prefix in PREFIXES.items()
-    # channel paths also accept a unique_name (``default``, ``voice``), so no prefix check there
-    if kind not in ("task_channel", "worker_channel")
-}
-
-
 _DEFAULT_OPTIONS = SandboxOptions()
 
 
@@ -591,22 +572,15 @@ class SandboxService:
         if "task_channel" in f:
             channel = self.resources.find_task_channel(ws, str(f["task_channel"]))
             channels = [channel["unique_name"]] if channel else [str(f["task_channel"])]
-        for key in (
-            "task_sid",
-            "worker_sid",
-            "reservation_sid",
-            "task_queue_sid",
-            "workflow_sid",
-            "sid",
+        for key, kind in (
+            ("task_sid", "task"),
+            ("worker_sid", "worker"),
+            ("reservation_sid", "reservation"),
+            ("task_queue_sid", "task_queue"),
+            ("workflow_sid", "workflow"),
+            ("sid", "event"),
         ):
-            prefix = {
-                "task_sid": "WT",
-                "worker_sid": "WK",
-                "reservation_sid": "WR",
-                "task_queue_sid": "WQ",
-                "workflow_sid": "WW",
-                "sid": "EV",
-            }[key]
+            prefix = KINDS[kind].prefix
             if key in f and not is_sid(f[key], prefix):
                 raise bad_request(f"{key} {f[key]!r} is not a valid {prefix} SID")
         query = EventQuery(
@@ -748,6 +722,3 @@ class SandboxService:
         self.dispatcher.close()
         with self._lock:
             self.store.close()
-
-    def sid_prefix(self, kind: str) -> str | None:
-        return _PREFIX.get(kind)

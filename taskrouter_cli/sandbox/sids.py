@@ -16,18 +16,6 @@ import time
 
 SID_RE = re.compile(r"^[A-Z]{2}[0-9a-fA-F]{32}$")
 
-PREFIXES = {
-    "workspace": "WS",
-    "activity": "WA",
-    "worker": "WK",
-    "task_queue": "WQ",
-    "workflow": "WW",
-    "task": "WT",
-    "reservation": "WR",
-    "task_channel": "TC",
-    "worker_channel": "WC",
-    "event": "EV",
-}
 
 _counter = itertools.count(int(time.time() * 1_000_000))
 _lock = threading.Lock()

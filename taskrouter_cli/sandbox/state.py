@@ -15,21 +15,11 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from .kinds import KINDS, STORED_KINDS
 from .store import SqliteStore, StoredEvent, StoredRecord
 
 Record = dict[str, Any]
 
-KINDS = (
-    "workspace",
-    "activity",
-    "task_channel",
-    "worker",
-    "worker_channel",
-    "task_queue",
-    "workflow",
-    "task",
-    "reservation",
-)
 DATE_FIELDS = frozenset(
     {
         "date_created",
@@ -39,7 +29,6 @@ DATE_FIELDS = frozenset(
         "virtual_start_time",
     }
 )
-STATUS_FIELD = {"task": "assignment_status", "reservation": "reservation_status"}
 _SHARED_MAX_CHARS = 64
 """Loaded string values up to this length are shared between records (SIDs, names, dates)."""
 
@@ -68,7 +57,7 @@ def public(record: Record) -> Record:
 class State:
     def __init__(self, store: SqliteStore) -> None:
         self.store = store
-        self.records: dict[str, dict[str, Record]] = {kind: {} for kind in KINDS}
+        self.records: dict[str, dict[str, Record]] = {kind: {} for kind in STORED_KINDS}
         self.by_workspace: dict[tuple[str, str], dict[str, Record]] = {}
         self.reservations_by_task: dict[str, list[str]] = {}
         self.reservations_by_worker: dict[str, list[str]] = {}
@@ -268,7 +257,7 @@ class State:
 
     @staticmethod
     def _stored(kind: str, record: Record) -> StoredRecord:
-        status_field = STATUS_FIELD.get(kind)
+        status_field = KINDS[kind].status_field
         created = record.get("date_created")
         return StoredRecord(
             sid=record["sid"],

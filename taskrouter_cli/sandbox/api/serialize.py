@@ -17,6 +17,8 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlencode
 
+from taskrouter_cli.sandbox.kinds import KINDS
+
 Record = Mapping[str, Any]
 PathFn = Callable[[Record], str | None]
 
@@ -63,15 +65,7 @@ def instance_path(kind: str, record: Record, *, worker_view: bool = False) -> st
         return _under_ws(record, "Tasks", record.get("task_sid"), "Reservations", sid)
     if kind == "worker_channel":
         return _under_ws(record, "Workers", record.get("worker_sid"), "Channels", sid)
-    collection = {
-        "activity": "Activities",
-        "worker": "Workers",
-        "task_queue": "TaskQueues",
-        "workflow": "Workflows",
-        "task": "Tasks",
-        "task_channel": "TaskChannels",
-        "event": "Events",
-    }[kind]
+    collection = KINDS[kind].collection
     return _under_ws(record, collection, sid)
 
 

@@ -27,7 +27,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from taskrouter_cli.sandbox.service import KINDS
+from taskrouter_cli.sandbox.kinds import KIND_OF_COMPONENT, KINDS
 
 SPEC_FILE = "twilio_taskrouter_v1.json"
 
@@ -53,19 +53,7 @@ STATISTICS_TARGETS = {
 }
 """Statistics operation id → the target ``SandboxService.statistics`` computes."""
 
-_COMPONENT_KINDS = {
-    "taskrouter.v1.workspace": "workspace",
-    "taskrouter.v1.workspace.activity": "activity",
-    "taskrouter.v1.workspace.worker": "worker",
-    "taskrouter.v1.workspace.task_queue": "task_queue",
-    "taskrouter.v1.workspace.workflow": "workflow",
-    "taskrouter.v1.workspace.task": "task",
-    "taskrouter.v1.workspace.task.task_reservation": "reservation",
-    "taskrouter.v1.workspace.worker.worker_reservation": "reservation",
-    "taskrouter.v1.workspace.task_channel": "task_channel",
-    "taskrouter.v1.workspace.worker.worker_channel": "worker_channel",
-    "taskrouter.v1.workspace.event": "event",
-}
+_COMPONENT_KINDS = KIND_OF_COMPONENT
 
 # String-typed parameters whose description says `true`, `1` or `yes` mean true and anything
 # else false; the sandbox hands them to the service as bool.
