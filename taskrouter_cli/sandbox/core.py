@@ -63,6 +63,10 @@ class Core:
             cache.popitem(last=False)
         return parsed
 
+    def clear_attributes(self) -> None:
+        """Forget every parsed attributes (after the records were reloaded)."""
+        self._attributes.clear()
+
     def forget(self, sid: str) -> None:
         self._attributes.pop(sid, None)
 

@@ -243,6 +243,10 @@ class Engine:
             return bool(task.get("_ttl_deadline") == when)
         return bool(task.get("_target_deadline") == when)
 
+    def schedule_ttl(self, task: Record) -> None:
+        """Start the task's TTL timer (``_ttl_deadline``)."""
+        self._schedule(task["_ttl_deadline"], "ttl", task["sid"])
+
     def next_deadline(self) -> datetime | None:
         while self._timers:
             when, _, kind, sid = self._timers[0]
@@ -283,7 +287,7 @@ class Engine:
         return (-task["priority"], start, task["_seq"])
 
     def _enqueue(self, task: Record) -> None:
-        self._dequeue(task)
+        self.dequeue(task)
         target = task.get("routing_target") or ""
         if target.startswith("WK"):
             self.direct.setdefault(target, []).append(task["sid"])
@@ -298,7 +302,7 @@ class Engine:
             task["_waiting"] = True
             self.state.touch("task", task)
 
-    def _dequeue(self, task: Record) -> None:
+    def dequeue(self, task: Record) -> None:
         entry = self._entries.pop(task["sid"], None)
         if entry is not None:
             queue_sid, key = entry
@@ -333,14 +337,14 @@ class Engine:
             if task["sid"] not in self._entries and not task.get("_waiting"):
                 self._enqueue(task)
         else:
-            self._dequeue(task)
+            self.dequeue(task)
 
     # routing a task --------------------------------------------------------------------------
     def _route_task(self, task: Record) -> None:
         """Evaluate where a pending task belongs and try to reserve workers for it."""
         if task["assignment_status"] != "pending":
             return
-        self._dequeue(task)
+        self.dequeue(task)
         target = task.get("routing_target") or ""
         if target.startswith("WK") or task.get("_fixed_queue"):
             if task.get("_fixed_queue") and task.get("task_queue_sid") != task["_fixed_queue"]:
@@ -710,7 +714,7 @@ class Engine:
         task["assignment_status"] = "assigned"
         task["date_updated"] = self.core.stamp()
         self.state.touch("task", task)
-        self._dequeue(task)
+        self.dequeue(task)
         self._emit_reservation(res, task, worker, "reservation.accepted", "accepted")
         released: list[Record] = []
         for other in self.pending_reservations(task):
@@ -769,7 +773,7 @@ class Engine:
 
     # tasks -----------------------------------------------------------------------------------
     def cancel_task(self, task: Record, reason: str) -> None:
-        self._dequeue(task)
+        self.dequeue(task)
         released: list[Record] = []
         for res in self.pending_reservations(task):
             worker = self._close(res, "canceled", "reservation.canceled", "canceled")

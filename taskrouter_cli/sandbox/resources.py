@@ -60,7 +60,7 @@ class Resources:
             if record["sid"] != skip and str(record[field]).lower() == lowered:
                 raise bad_request(f"{label} with {field} '{value}' already exists")
 
-    def _activity_ref(self, workspace_sid: str, value: Any, param: str) -> Record:
+    def activity_ref(self, workspace_sid: str, value: Any, param: str) -> Record:
         sid = validate.sid(value, "WA", param)
         activity = self.state.get("activity", sid)
         if activity is None or activity["workspace_sid"] != workspace_sid:
@@ -174,7 +174,7 @@ class Resources:
             changes["friendly_name"] = validate.friendly_name(params["friendly_name"])
         for field, param in (("default", "DefaultActivitySid"), ("timeout", "TimeoutActivitySid")):
             if params.get(f"{field}_activity_sid") is not None:
-                activity = self._activity_ref(sid, params[f"{field}_activity_sid"], param)
+                activity = self.activity_ref(sid, params[f"{field}_activity_sid"], param)
                 changes[f"{field}_activity_sid"] = activity["sid"]
                 changes[f"{field}_activity_name"] = activity["friendly_name"]
         if "event_callback_url" in params:
@@ -217,7 +217,7 @@ class Resources:
         ):
             for record in list(self.state.in_workspace(sid, kind).values()):
                 if kind == "task":
-                    self.engine._dequeue(record)
+                    self.engine.dequeue(record)
                 if kind == "task_queue":
                     self.engine.queue_removed(record)
                 self.state.remove(kind, record)
@@ -364,12 +364,14 @@ class Resources:
         return None
 
     def update_task_channel(self, channel: Record, params: dict[str, Any]) -> Record:
+        changes: dict[str, Any] = {}  # every parameter is checked before anything changes
         if "friendly_name" in params:
-            channel["friendly_name"] = validate.friendly_name(params["friendly_name"])
+            changes["friendly_name"] = validate.friendly_name(params["friendly_name"])
         if params.get("channel_optimized_routing") is not None:
-            channel["channel_optimized_routing"] = validate.boolean(
+            changes["channel_optimized_routing"] = validate.boolean(
                 params["channel_optimized_routing"], "ChannelOptimizedRouting"
             )
+        channel.update(changes)
         channel["date_updated"] = self.core.stamp()
         self.state.touch("task_channel", channel)
         self._emit(
@@ -415,7 +417,7 @@ class Resources:
         self._unique(workspace_sid, "worker", "friendly_name", name, "Worker")
         attributes = validate.attributes(params.get("attributes", "{}"))
         if params.get("activity_sid") is not None:
-            activity = self._activity_ref(workspace_sid, params["activity_sid"], "ActivitySid")
+            activity = self.activity_ref(workspace_sid, params["activity_sid"], "ActivitySid")
         else:
             activity = self.state.records["activity"][workspace["default_activity_sid"]]
         now = self.core.now()
@@ -470,7 +472,7 @@ class Resources:
         workspace = self.core.workspace(ws)
         activity = None
         if params.get("activity_sid") is not None:
-            activity = self._activity_ref(ws, params["activity_sid"], "ActivitySid")
+            activity = self.activity_ref(ws, params["activity_sid"], "ActivitySid")
         attributes = None
         if params.get("attributes") is not None:
             attributes = validate.attributes(params["attributes"])
@@ -621,7 +623,7 @@ class Resources:
         ):
             value = params.get(f"{field}_activity_sid")
             if value is not None:
-                activity = self._activity_ref(ws, value, param)
+                activity = self.activity_ref(ws, value, param)
                 queue[f"{field}_activity_sid"] = activity["sid"]
                 queue[f"{field}_activity_name"] = activity["friendly_name"]
 

@@ -150,7 +150,7 @@ class Tasks:
             "_assignments": 0,
         }
         self.state.add("task", task)
-        self.engine._schedule(task["_ttl_deadline"], "ttl", task["sid"])
+        self.engine.schedule_ttl(task)
         self.core.emit(
             workspace,
             "task.created",
@@ -251,7 +251,7 @@ class Tasks:
             self.engine.cancel_task(task, "Task deleted")
         else:
             self.engine.release_assigned(task)
-        self.engine._dequeue(task)
+        self.engine.dequeue(task)
         self.core.emit(
             self.core.workspace(task["workspace_sid"]),
             "task.deleted",
@@ -315,7 +315,7 @@ class Tasks:
         elif status == "rejected" and current == "pending":
             activity_sid = None
             if params.get("worker_activity_sid") is not None:
-                activity = self.resources._activity_ref(
+                activity = self.resources.activity_ref(
                     ws, params["worker_activity_sid"], "WorkerActivitySid"
                 )
                 activity_sid = activity["sid"]

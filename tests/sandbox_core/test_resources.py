@@ -182,3 +182,21 @@ def test_task_filters(service: SandboxService, ws: dict[str, str]) -> None:
         == 412
     )
     service.update("task", ws, task["sid"], {"priority": 3}, if_match=etag)
+
+
+def test_a_refused_update_changes_nothing_in_memory_or_in_the_store(
+    service: SandboxService, ws: dict[str, str]
+) -> None:
+    before = service.fetch("task_channel", ws, "chat")
+    refused = error(
+        lambda: service.update(
+            "task_channel",
+            ws,
+            "chat",
+            {"friendly_name": "Renamed", "channel_optimized_routing": [1]},
+        )
+    )
+    assert refused.status == 400 and "ChannelOptimizedRouting" in refused.message
+    assert service.fetch("task_channel", ws, "chat")["friendly_name"] == before["friendly_name"]
+    service.state.load()  # what the store holds
+    assert service.fetch("task_channel", ws, "chat")["friendly_name"] == before["friendly_name"]
