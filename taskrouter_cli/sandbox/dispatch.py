@@ -105,6 +105,12 @@ class CallbackDispatcher:
             self._pending += 1
         loop.call_soon_threadsafe(self._spawn, request)
 
+    @property
+    def pending(self) -> int:
+        """Deliveries submitted and not finished yet."""
+        with self._cond:
+            return self._pending
+
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until no delivery is queued or running; False if ``timeout`` ran out first."""
         with self._cond:

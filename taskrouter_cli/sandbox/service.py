@@ -128,10 +128,8 @@ class SandboxService:
                 else:
                     self.core.outbox = [r for r in self.core.outbox if r.kind == "event"]
                 raise
-            outbox, self.core.outbox = self.core.outbox, []
+            self._send_outbox()
             routing_due = bool(self.state.jobs)
-        for request in outbox:
-            self.dispatcher.submit(request)
         if routing_due:
             self._schedule_routing()
         return result
@@ -201,7 +199,12 @@ class SandboxService:
         """Run the routing (and timers) that are due now and send the callbacks they set off."""
         with self._lock:
             self._route_due()
-            outbox, self.core.outbox = self.core.outbox, []
+            self._send_outbox()
+
+    def _send_outbox(self) -> None:
+        """Hand the committed operation's callbacks to the dispatcher (which never blocks).
+        Under the lock, so :meth:`settle` cannot see "no routing, no delivery" in between."""
+        outbox, self.core.outbox = self.core.outbox, []
         for request in outbox:
             self.dispatcher.submit(request)
 
@@ -209,6 +212,13 @@ class SandboxService:
         """True while routing acknowledged by a write has not run yet."""
         with self._lock:
             return bool(self.state.jobs)
+
+    def _settled(self) -> bool:
+        """No routing job queued and no callback delivery running. Checked under the lock:
+        routing hands its callbacks to the dispatcher under it, and a delivery applies its
+        reply (queuing routing) before it counts as finished."""
+        with self._lock:
+            return not self.state.jobs and self.dispatcher.pending == 0
 
     def settle(self, timeout: float = 10.0) -> bool:
         """Wait until routing has settled: every queued routing job has run and every callback
@@ -219,7 +229,7 @@ class SandboxService:
             self.route_now()
             if not self.dispatcher.flush(max(0.0, deadline - time.monotonic())):
                 return False
-            if not self.routing_pending():
+            if self._settled():
                 return True
             if time.monotonic() >= deadline:
                 return False
@@ -231,7 +241,7 @@ class SandboxService:
             self.route_now()
             if not await self.dispatcher.idle(max(0.0, deadline - time.monotonic())):
                 return False
-            if not self.routing_pending():
+            if self._settled():
                 return True
             if time.monotonic() >= deadline:
                 return False
