@@ -16,14 +16,17 @@ friends (the token is refused), anything else ngrok reports.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from taskrouter_cli.errors import CredentialsError, NetworkError, TrcliError
+from taskrouter_cli.guards.origin import is_loopback_host
 
 TOKEN_HINT = (
     "Set NGROK_AUTHTOKEN or run 'trcli config set ngrok_authtoken', which prompts for it (find "
@@ -66,6 +69,39 @@ class Tunnel:
         return None
 
 
+_SILENT = logging.NullHandler()
+
+
+class _LineEndTracker:
+    """A text stream writing to ``target`` that remembers whether its last line was ended."""
+
+    def __init__(self, target: Any) -> None:
+        self._target = target
+        self._open_line = False
+
+    def write(self, text: str) -> int:
+        if text:
+            self._open_line = not text.endswith("\n")
+        return int(self._target.write(text))
+
+    def flush(self) -> None:
+        self._target.flush()
+
+    def end_line(self) -> None:
+        if self._open_line:
+            self._target.write("\n")
+            self._open_line = False
+
+
+def upstream_host(host: str) -> str:
+    """The address the agent forwards to, for a server listening on ``host``."""
+    if host in ("0.0.0.0", "", "localhost"):
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
+
+
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())
 
@@ -92,8 +128,9 @@ def make_config() -> Any:
     return config
 
 
-def describe_error(exc: BaseException) -> TrcliError:
-    """The one-line error for a pyngrok exception (``exc`` is any pyngrok error)."""
+def describe_error(exc: BaseException, port: int = 8080) -> TrcliError:
+    """The one-line error for a pyngrok exception (``exc`` is any pyngrok error) for a tunnel
+    to local ``port``."""
     from pyngrok.exception import PyngrokNgrokError, PyngrokNgrokInstallError
 
     if isinstance(exc, PyngrokNgrokInstallError):
@@ -121,7 +158,7 @@ def describe_error(exc: BaseException) -> TrcliError:
         suffix = f" ({code})" if code and code not in detail else ""
         return TunnelError(
             f"ngrok failed: {detail}{suffix}",
-            "Run 'ngrok http 8080' by hand to see its full error, or use --public-url",
+            f"Run 'ngrok http {port}' by hand to see its full error, or use --public-url",
         )
     return TunnelError(f"ngrok failed: {_one_line(exc)}", "Retry, or use --public-url")
 
@@ -136,19 +173,30 @@ def open_tunnel(port: int, *, auth_token: str | None, host: str = "127.0.0.1") -
         os.environ["NGROK_AUTHTOKEN"] = auth_token  # inherited by the agent process only
     elif not _ngrok_config_has_token(config):
         raise TunnelCredentialsError("No ngrok auth token: --tunnel needs one", TOKEN_HINT)
-    address = str(port) if host in ("0.0.0.0", "::", "", "127.0.0.1") else f"{host}:{port}"
+    address = f"http://{upstream_host(host)}:{port}"
+    if not os.path.exists(config.ngrok_path):
+        sys.stderr.write(
+            f"The first tunnel downloads the ngrok agent to {config.ngrok_path} "
+            "(install ngrok beforehand to skip this)\n"
+        )
+    progress = _LineEndTracker(sys.stderr)
+    quiet = logging.getLogger("pyngrok")
+    quiet.addHandler(_SILENT)  # its ERROR lines and tracebacks would flood stderr
     try:
         # pyngrok prints its download progress on stdout; keep stdout for data (serve --json).
-        with contextlib.redirect_stdout(sys.stderr):
+        with contextlib.redirect_stdout(progress):
             tunnel = ngrok.connect(address, "http", pyngrok_config=config)
     except PyngrokError as exc:
-        raise describe_error(exc) from None
+        raise describe_error(exc, port) from None
     except OSError as exc:  # e.g. the agent binary exists but cannot be executed
         raise TunnelError(f"Cannot start the ngrok agent: {_one_line(exc)}") from None
+    finally:
+        progress.end_line()  # "Downloading ngrok ..." ends its line before any error
     reported = str(getattr(tunnel, "public_url", "") or "")
     if not reported:
         raise TunnelError("ngrok opened a tunnel but reported no public URL", "Retry")
     public_url = reported
-    if public_url.startswith("http://"):  # ngrok serves both; TaskRouter should use https
+    if public_url.startswith("http://") and not is_loopback_host(urlsplit(public_url).netloc):
+        # ngrok serves both; TaskRouter should use https (a loopback test agent has no TLS)
         public_url = "https://" + public_url[len("http://") :]
     return Tunnel(public_url=public_url.rstrip("/"), _ngrok_url=reported, _config=config)

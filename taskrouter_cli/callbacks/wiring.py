@@ -78,7 +78,9 @@ class CallbackWiring:
                 return
             make_private_dir(self._state.parent)
             temporary = self._state.with_name(self._state.name + ".tmp")
-            temporary.write_text(json.dumps([asdict(c) for c in changes], indent=2))
+            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                handle.write(json.dumps([asdict(c) for c in changes], indent=2))
             os.replace(temporary, self._state)
         except OSError:
             pass  # the state file is a safety net; serving works without it

@@ -119,7 +119,8 @@ def test_a_killed_serve_is_repaired_by_the_next_one(
     dead_url = first.next_json()["assignment_url"]
     first.stop(signal.SIGKILL)
     assert quickstart.callback_url() == dead_url  # nothing could restore it
-    assert (isolated_environment / "serve-wiring.json").exists()
+    state = isolated_environment / "serve-wiring.json"
+    assert state.exists() and state.stat().st_mode & 0o777 == 0o600
 
     second = spawn("--point", WORKFLOW)
     assert second.next_json()["assignment_url"] != dead_url

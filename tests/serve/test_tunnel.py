@@ -50,7 +50,7 @@ def test_success_keeps_the_token_off_the_command_line(ngrok_calls: dict[str, lis
     tunnel = open_tunnel(8080, auth_token="2abcSECRET")
     assert tunnel.public_url == "https://abc123.ngrok-free.app"
     [(addr, proto, kwargs)] = ngrok_calls["connect"]
-    assert (addr, proto) == ("8080", "http")
+    assert (addr, proto) == ("http://127.0.0.1:8080", "http")
     assert kwargs["pyngrok_config"].auth_token is None  # pyngrok would pass it as --authtoken
     assert os.environ["NGROK_AUTHTOKEN"] == "2abcSECRET"  # the agent reads it from here
     assert tunnel.close() is None
@@ -169,8 +169,9 @@ def test_serve_tunnel_errors_exit_with_one_line(
     env = {"TWILIO_ACCOUNT_SID": "AC" + "1" * 32, "TWILIO_AUTH_TOKEN": "x", "NGROK_AUTHTOKEN": "t"}
     result = CliRunner().invoke(cli, ["serve", "--tunnel", "--port", "0"], env=env)
     assert result.exit_code == ExitCode.NETWORK
-    assert result.stderr.startswith("Error: Cannot download the ngrok agent")
-    assert result.stderr.count("\n") == 1
+    notice, error = result.stderr.splitlines()  # the download notice, then the one-line error
+    assert notice.startswith("The first tunnel downloads the ngrok agent")
+    assert error.startswith("Error: Cannot download the ngrok agent")
 
     result = CliRunner().invoke(
         cli, ["serve", "--tunnel", "--port", "0"], env={**env, "NGROK_AUTHTOKEN": ""}
@@ -194,3 +195,4 @@ def test_pyngrok_download_progress_stays_off_stdout(
     assert result.exit_code == ExitCode.NETWORK
     assert "Downloading ngrok" not in result.stdout
     assert "Downloading ngrok" in result.stderr
+    assert "\nError: Cannot download the ngrok agent" in result.stderr  # on a line of its own
