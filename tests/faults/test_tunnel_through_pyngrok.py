@@ -15,14 +15,14 @@ import signal
 import socket
 import stat
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.sandbox_api.test_durability import REPO
-from tests.serve.test_cli_serve import ServeProcess
+from tests.serve.test_cli_serve import ServeProcess, spawning
 from tests.serve.test_sandbox_flows import WORKFLOW, Quickstart
 
 AGENT = REPO / "tests" / "helpers" / "ngrok_agent.py"
@@ -53,19 +53,8 @@ def agent_env(tmp_path: Path) -> dict[str, str]:
 
 
 @pytest.fixture
-def spawn(sandbox: Any, agent_env: dict[str, str]) -> Any:
-    started: list[ServeProcess] = []
-
-    def run(*args: str, env: dict[str, str] | None = None) -> ServeProcess:
-        process = ServeProcess(list(args), {**sandbox.env, **agent_env, **(env or {})})
-        started.append(process)
-        return process
-
-    yield run
-    for process in started:
-        if process.process.poll() is None:
-            process.process.kill()
-            process.process.communicate(timeout=10)
+def spawn(sandbox: Any, agent_env: dict[str, str]) -> Iterator[Callable[..., ServeProcess]]:
+    yield from spawning({**sandbox.env, **agent_env})
 
 
 def agent_runs(agent_env: dict[str, str]) -> list[dict[str, Any]]:

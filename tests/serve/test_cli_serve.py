@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -67,12 +68,12 @@ class ServeProcess:
         return self.process.returncode, stderr
 
 
-@pytest.fixture
-def spawn(sandbox: Any) -> Any:
+def spawning(base_env: dict[str, str]) -> Iterator[Callable[..., ServeProcess]]:
+    """``run(*args, env=None)`` starts a ServeProcess; every one still running is killed after."""
     started: list[ServeProcess] = []
 
-    def run(*args: str) -> ServeProcess:
-        process = ServeProcess(list(args), sandbox.env)
+    def run(*args: str, env: dict[str, str] | None = None) -> ServeProcess:
+        process = ServeProcess(list(args), {**base_env, **(env or {})})
         started.append(process)
         return process
 
@@ -81,6 +82,11 @@ def spawn(sandbox: Any) -> Any:
         if process.process.poll() is None:
             process.process.kill()
             process.process.communicate(timeout=10)
+
+
+@pytest.fixture
+def spawn(sandbox: Any) -> Iterator[Callable[..., ServeProcess]]:
+    yield from spawning(sandbox.env)
 
 
 @pytest.fixture
