@@ -41,7 +41,10 @@ def _text(value: Any) -> Any:
 def _row(number: int, record: Any) -> dict[str, Any]:
     import json
 
-    if record.status >= 400:
+    if record.handler_status is not None:  # --forward-to: what the user's handler answered
+        shown = json.dumps(record.reply) if record.reply is not None else record.handler_body
+        outcome = f"handler {record.handler_status} {shown or '(empty)'}"
+    elif record.status >= 400:
         outcome = f"{record.error}"
     elif record.kind == "event":
         outcome = record.event_type or "-"
@@ -175,6 +178,9 @@ def callbacks_show(reference: str, as_json: bool) -> None:
         if record.worker_attributes is not None
         else None,
         next=record.next_command,
+        forwarded=_text(f"{record.forwarded_to} ({record.handler_ms or 0:.1f} ms)")
+        if record.forwarded_to
+        else None,
     )
     fields = [
         ("#", "number"),
@@ -192,6 +198,7 @@ def callbacks_show(reference: str, as_json: bool) -> None:
         ("Task attributes", "task_attributes"),
         ("Worker attributes", "worker_attributes"),
         ("Reply / error", "outcome"),
+        ("Forwarded to", "forwarded"),
         ("Rule", "rule"),
         ("Replay", "replay"),
         ("Latency (ms)", "latency_ms"),

@@ -154,6 +154,10 @@ def test_the_handlers_status_type_and_body_go_back_unchanged(running: Running) -
     assert response.content == b'{"no": 1}'
     [record] = running.records()
     assert (record.status, record.handler_status, record.reply) == (403, 403, {"no": 1})
+    shown = CliRunner().invoke(cli, ["callbacks", "show", "last"], env={"COLUMNS": "200"})
+    assert shown.exit_code == 0, shown.output
+    assert 'handler 403 {"no": 1}' in shown.stdout
+    assert f"{handler.url} (" in shown.stdout
 
 
 def test_a_handler_that_is_down_gets_taskrouter_a_502_and_one_log_line(
@@ -270,9 +274,10 @@ def test_serve_forward_to_runs_end_to_end_from_the_command_line(
             ["--forward-to", "http://127.0.0.1:8080/", "--instruction", "accept"],
             "cannot be combined",
         ),
+        (["--ui", "--workers", "2"], "--ui runs in one process"),
     ],
 )
-def test_forward_to_start_up_errors_are_one_line(args: list[str], message: str) -> None:
+def test_forward_to_and_ui_start_up_errors_are_one_line(args: list[str], message: str) -> None:
     result = CliRunner().invoke(cli, ["serve", "--port", "0", *args], env={})
     assert result.exit_code == ExitCode.USAGE, result.output
     assert message in result.stderr
