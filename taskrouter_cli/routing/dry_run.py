@@ -107,7 +107,6 @@ class WorkerState:
 class WorkerResult:
     name: str
     sid: str
-    in_queue: bool
     matches: bool
     """The target's expression (and known worker) hold; True when the target has neither."""
     available: bool
@@ -117,7 +116,7 @@ class WorkerResult:
 
     @property
     def eligible(self) -> bool:
-        return self.in_queue and self.matches and self.available and self.has_capacity
+        return self.matches and self.available and self.has_capacity
 
 
 @dataclass(frozen=True)
@@ -279,7 +278,6 @@ class _Walk:
             result = WorkerResult(
                 name=worker.name,
                 sid=worker.sid,
-                in_queue=True,
                 matches=matches,
                 available=worker.available,
                 activity=worker.activity,
