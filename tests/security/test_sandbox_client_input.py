@@ -87,12 +87,12 @@ def test_events_with_minutes_beyond_the_calendar_get_400(raw: Raw, sandbox: Any)
 
 def test_a_huge_in_list_is_refused_quickly(raw: Raw, sandbox: Any) -> None:
     items = ",".join(str(number) for number in range(150_000))  # ~0.9 MB, under the 1 MB limit
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: other processes on the machine do not count
     response = workflow_with(raw, sandbox, {}, f"task.x IN [{items}]")
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     status, _, message = error_of(response)
     assert status == 400 and "characters" in message
-    assert elapsed < 0.5, f"refusing took {elapsed:.2f} s"
+    assert elapsed < 1.0, f"refusing took {elapsed:.2f} s of CPU"  # the unbounded parse took 2.4 s
 
 
 def test_many_long_expressions_are_refused_by_their_total(raw: Raw, sandbox: Any) -> None:
@@ -107,7 +107,7 @@ def test_many_long_expressions_are_refused_by_their_total(raw: Raw, sandbox: Any
         }
         for index in range(40)
     ]
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: other processes on the machine do not count
     response = raw.post(
         f"/v1/Workspaces/{sandbox.workspace_sid}/Workflows",
         data={
@@ -115,10 +115,10 @@ def test_many_long_expressions_are_refused_by_their_total(raw: Raw, sandbox: Any
             "Configuration": json.dumps({"task_routing": {"filters": filters}}),
         },
     )
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     status, _, message = error_of(response)
     assert status == 400 and "total more than" in message
-    assert elapsed < 0.5, f"refusing took {elapsed:.2f} s"
+    assert elapsed < 1.0, f"refusing took {elapsed:.2f} s of CPU"  # the unbounded parse took 2.4 s
 
 
 def test_a_long_target_workers_expression_is_refused(raw: Raw, sandbox: Any) -> None:
