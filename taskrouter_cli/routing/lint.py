@@ -21,7 +21,8 @@ Codes (severity ``error`` unless noted):
 * ``timeout-past-ttl`` -- the targets' timeouts add up past the task's ``Timeout`` (its TTL,
   86,400 s unless the task sets one), so the task is canceled before they run out;
 * ``undocumented`` (warning) -- a construct Twilio does not document (unary NOT, lower-case
-  operators), from :mod:`taskrouter_cli.routing.undocumented`;
+  operators), from :mod:`taskrouter_cli.routing.undocumented`, in the configuration or in the
+  ``target_workers`` of a queue it routes to;
 * ``config`` (warning) -- the parser's other remarks (a target without timeout before the last
   one, target-expression keys without ``task.``/``worker.``).
 """
@@ -234,6 +235,28 @@ def _unmatchable(
             )
 
 
+def _queue_constructs(
+    config: WorkflowConfiguration, queues: Mapping[str, QueueState]
+) -> Iterator[Finding]:
+    """Undocumented constructs in the ``target_workers`` of the queues the targets use (once
+    per queue, at its first reference)."""
+    seen: set[str] = set()
+    for path, target in _targets(config):
+        queue = queues.get(target.queue)
+        if queue is None or queue.sid in seen or not queue.target_workers:
+            continue
+        seen.add(queue.sid)
+        for item in undocumented_constructs(queue.target_workers):
+            yield Finding(
+                WARNING,
+                "undocumented",
+                f"{path}.queue",
+                f"queue {queue.name}'s target_workers: {item.message}, at column "
+                f"{item.position + 1} of {queue.target_workers!r}",
+                item.position,
+            )
+
+
 def _past_ttl(config: WorkflowConfiguration, task_timeout: int) -> Iterator[Finding]:
     for flt in config.filters:
         total = 0
@@ -291,5 +314,6 @@ def lint_configuration(
                     )
                 )
         findings.extend(_unmatchable(config, queues, workers or ()))
+        findings.extend(_queue_constructs(config, queues))
     findings.extend(_past_ttl(config, task_timeout))
     return tuple(findings)

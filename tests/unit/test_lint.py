@@ -96,3 +96,19 @@ def test_without_a_workspace_only_the_configuration_is_checked() -> None:
     assert lint_configuration(text) == ()
     missing = json.dumps({"task_routing": {"default_filter": {"queue": "WQ" + "2" * 32}}})
     assert [f.code for f in lint_configuration(missing, QUEUES, WORKERS)] == ["unknown-queue"]
+
+
+def test_an_undocumented_construct_in_a_target_queue_is_a_warning_at_its_reference() -> None:
+    loose = {QUEUE: QueueState(QUEUE, "Support", 'team == "a" or team == "b"')}
+    text = json.dumps(
+        {
+            "task_routing": {
+                "filters": [{"expression": "1==1", "targets": [target(timeout=10), target()]}]
+            }
+        }
+    )
+    findings = lint_configuration(text, loose, WORKERS)
+    assert [(f.severity, f.code, f.path, f.position) for f in findings] == [
+        ("warning", "undocumented", "task_routing.filters[0].targets[0].queue", 12)
+    ]
+    assert "queue Support's target_workers: lower-case 'or'" in findings[0].message
