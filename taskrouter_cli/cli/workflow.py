@@ -351,6 +351,11 @@ def workflow_test(
     help="Check this configuration file (JSON) instead of a Workflow's.",
 )
 @click.option(
+    "--offline",
+    is_flag=True,
+    help="With --file: check the file alone (no account needed; queues and workers unchecked).",
+)
+@click.option(
     "--task-timeout",
     type=click.IntRange(1, None),
     default=86400,
@@ -362,7 +367,12 @@ def workflow_test(
 @json_option
 @pass_app
 def workflow_lint(
-    app: AppContext, name: str | None, path: str | None, task_timeout: int, as_json: bool
+    app: AppContext,
+    name: str | None,
+    path: str | None,
+    offline: bool,
+    task_timeout: int,
+    as_json: bool,
 ) -> None:
     """Check a routing configuration before anyone routes with it.
 
@@ -371,12 +381,13 @@ def workflow_lint(
     not parse (with the column), queues that do not exist, filters no task can reach, targets
     no current worker can match, target timeouts adding up past the task's Timeout.
     Warnings (exit 0): constructs Twilio does not document (unary NOT, lower-case operators).
-    Queues and workers are read from the workspace.
+    Queues and workers are read from the workspace (--offline: the file alone, e.g. in CI).
 
     \b
     Examples:
       trcli workflow lint "Incoming Customer Care Requests"
       trcli workflow lint --file workflow.json --json
+      trcli workflow lint --file workflow.json --offline
     """
     from rich.markup import escape
 
@@ -391,6 +402,8 @@ def workflow_lint(
 
     if name and path:
         raise UsageError("Give a WORKFLOW or --file, not both")
+    if offline and not path:
+        raise UsageError("--offline checks a file", "Pass --file FILE with it")
     source: dict[str, Any]
     if path:
         configuration = read_configuration_file(path)
@@ -405,7 +418,12 @@ def workflow_lint(
         )
         configuration = found.configuration or ""
         source = {"file": None, "workflow": {"sid": found.sid, "name": found.friendly_name}}
-    findings = lint_in_workspace(app.workspace_api, configuration, task_timeout=task_timeout)
+    if offline:
+        from taskrouter_cli.routing.lint import lint_configuration
+
+        findings = lint_configuration(configuration, task_timeout=task_timeout)
+    else:
+        findings = lint_in_workspace(app.workspace_api, configuration, task_timeout=task_timeout)
     report = lint_report(findings, source)
     if as_json:
         output.print_json(report)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers.cli import Outcome, Trcli
+from tests.helpers.cli import Outcome, Trcli, invoke
 from tests.workflow_loop.conftest import LAB, Lab
 
 CHECK_FAILED = 6
@@ -229,3 +229,25 @@ def test_workflow_and_file_together_is_a_usage_error(trcli: Trcli, tmp_path: Pat
     assert out.exit_code == 2 and out.stderr.startswith("Error: ")
     missing = trcli("workflow", "lint", "--file", str(tmp_path / "missing.json"))
     assert missing.exit_code == 2 and "not found" in missing.stderr
+
+
+def test_offline_checks_a_file_without_any_account(tmp_path: Path) -> None:
+    """No credentials at all (as in CI): the file's own problems are still found."""
+    path = tmp_path / "workflow.json"
+    queue = "WQ" + "0" * 32
+    path.write_text(
+        json.dumps(
+            routing(
+                {"expression": "1==1", "targets": [{"queue": queue}]},
+                {"expression": "x ==", "targets": [{"queue": queue}]},
+            )
+        )
+    )
+    out = invoke(["workflow", "lint", "--file", str(path), "--offline", "--json"], {})
+    assert out.exit_code == CHECK_FAILED, out
+    assert findings(out) == [("error", "expression", "task_routing.filters[1].expression")]
+    path.write_text(json.dumps(routing({"expression": "1==1", "targets": [{"queue": queue}]})))
+    clean = invoke(["workflow", "lint", "--file", str(path), "--offline"], {})
+    assert clean.exit_code == 0 and "no problems found" in clean.stderr
+    refused = invoke(["workflow", "lint", "--offline"], {})
+    assert refused.exit_code == 2 and "--file" in refused.stderr
