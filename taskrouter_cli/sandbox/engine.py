@@ -36,7 +36,7 @@ import heapq
 import itertools
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, cast
 
 from taskrouter_cli.routing.expressions import ExpressionError, parse_expression
 from taskrouter_cli.routing.time_of_day import with_time_of_day
@@ -51,16 +51,11 @@ from taskrouter_cli.routing.workflow import (
 )
 
 from .core import Core
-from .dispatch import DeliveryRequest
-from .events import task_fields, worker_fields
-from .sids import new_sid
+from .lifecycle import FINISHED_TASK, OPEN_TASK, Due, Lifecycles
+from .records import Reservation, Task, TaskQueue, Worker
 from .state import Record, RoutingJob
 
-OPEN_TASK = ("pending", "reserved")
-FINISHED_TASK = ("completed", "canceled")
 QueueKey = tuple[float, float, float]
-
-DEFAULT_RESERVATION_TIMEOUT = 120
 
 
 class Engine:
@@ -74,6 +69,7 @@ class Engine:
         self._timers: list[tuple[float, int, str, str]] = []
         self._timer_seq = itertools.count()
         self._configs: dict[str, tuple[str, WorkflowConfiguration]] = {}
+        self.life = Lifecycles(core, self)
 
     # (re)building ----------------------------------------------------------------------------
     def rebuild(self) -> None:
@@ -86,15 +82,15 @@ class Engine:
         self._configs.clear()
         for task in self.state.records["task"].values():
             if task["assignment_status"] in OPEN_TASK:
-                self._schedule(task.get("_ttl_deadline"), "ttl", task["sid"])
-                self._schedule(task.get("_target_deadline"), "target", task["sid"])
+                self.schedule(task.get("_ttl_deadline"), "ttl", task["sid"])
+                self.schedule(task.get("_target_deadline"), "target", task["sid"])
                 if task.get("_waiting"):
                     self._enqueue(task)
             elif task["assignment_status"] in FINISHED_TASK:
-                self._schedule(task.get("_purge_at"), "purge", task["sid"])
+                self.schedule(task.get("_purge_at"), "purge", task["sid"])
         for res in self.state.records["reservation"].values():
             if res["reservation_status"] == "pending":
-                self._schedule(res.get("_deadline"), "reservation", res["sid"])
+                self.schedule(res.get("_deadline"), "reservation", res["sid"])
 
     # helpers ---------------------------------------------------------------------------------
     def now_ts(self) -> float:
@@ -222,7 +218,7 @@ class Engine:
                 self._assignment_activity(res)
 
     # timers ----------------------------------------------------------------------------------
-    def _schedule(self, when: float | None, kind: str, sid: str) -> None:
+    def schedule(self, when: float | None, kind: str, sid: str) -> None:
         if when is not None:
             heapq.heappush(self._timers, (when, next(self._timer_seq), kind, sid))
 
@@ -245,7 +241,7 @@ class Engine:
 
     def schedule_ttl(self, task: Record) -> None:
         """Start the task's TTL timer (``_ttl_deadline``)."""
-        self._schedule(task["_ttl_deadline"], "ttl", task["sid"])
+        self.schedule(task["_ttl_deadline"], "ttl", task["sid"])
 
     def next_deadline(self) -> datetime | None:
         while self._timers:
@@ -302,7 +298,8 @@ class Engine:
             task["_waiting"] = True
             self.state.touch("task", task)
 
-    def dequeue(self, task: Record) -> None:
+    def dequeue(self, typed: Record | Task) -> None:
+        task = cast(Record, typed)
         entry = self._entries.pop(task["sid"], None)
         if entry is not None:
             queue_sid, key = entry
@@ -332,7 +329,8 @@ class Engine:
             return False
         return len(self.pending_reservations(task)) < queue["max_reserved_workers"]
 
-    def _sync_waiting(self, task: Record) -> None:
+    def sync_waiting(self, typed: Record | Task) -> None:
+        task = cast(Record, typed)
         if self._needs_workers(task):
             if task["sid"] not in self._entries and not task.get("_waiting"):
                 self._enqueue(task)
@@ -379,7 +377,7 @@ class Engine:
                 else None
             )
             task["_target_deadline"] = deadline
-            self._schedule(deadline, "target", task["sid"])
+            self.schedule(deadline, "target", task["sid"])
             self._emit_task(task, "workflow.target-matched", "matched a workflow target")
             self._enter_queue(task, queue)
             self._enqueue(task)
@@ -479,7 +477,7 @@ class Engine:
         if wanted > 0:
             for worker in self.candidates(task, queue, self.current_target(task), wanted):
                 self.reserve(task, worker, queue)
-        self._sync_waiting(task)
+        self.sync_waiting(task)
 
     # routing a worker ------------------------------------------------------------------------
     def _route_worker(self, worker: Record) -> None:
@@ -492,7 +490,7 @@ class Engine:
                 return
             task, queue = best
             self.reserve(task, worker, queue)
-            self._sync_waiting(task)
+            self.sync_waiting(task)
 
     def _best_task_for(self, worker: Record) -> tuple[Record, Record | None] | None:
         workspace = self.core.workspace(worker["workspace_sid"])
@@ -581,349 +579,52 @@ class Engine:
 
     # reservations ----------------------------------------------------------------------------
     def reserve(self, task: Record, worker: Record, queue: Record | None) -> Record:
-        core = self.core
-        stamp = core.stamp()
-        workflow = self.state.get("workflow", task.get("workflow_sid") or "")
-        timeout = workflow["task_reservation_timeout"] if workflow else DEFAULT_RESERVATION_TIMEOUT
-        deadline = self.now_ts() + timeout
-        res: Record = {
-            "account_sid": core.account_sid,
-            "date_created": stamp,
-            "date_updated": stamp,
-            "reservation_status": "pending",
-            "sid": new_sid("WR"),
-            "task_sid": task["sid"],
-            "worker_name": worker["friendly_name"],
-            "worker_sid": worker["sid"],
-            "workspace_sid": task["workspace_sid"],
-            "_queue_sid": queue["sid"] if queue else None,
-            "_workflow_sid": task.get("workflow_sid"),
-            "_channel_sid": task["task_channel_sid"],
-            "_deadline": deadline,
-            "_previous_activity_sid": None,
-        }
-        self.state.add("reservation", res)
-        self._schedule(deadline, "reservation", res["sid"])
-        task["assignment_status"] = "reserved"
-        task["date_updated"] = stamp
-        task["_assignments"] = task.get("_assignments", 0) + 1
-        self.state.touch("task", task)
-        self._hold(worker, res, +1)
-        workspace = core.workspace(task["workspace_sid"])
-        self._emit_reservation(res, task, worker, "reservation.created", "created")
-        if (
-            not workspace["multi_task_enabled"]
-            and queue is not None
-            and queue.get("reservation_activity_sid")
-            and queue["reservation_activity_sid"] != worker["activity_sid"]
-        ):
-            res["_previous_activity_sid"] = worker["activity_sid"]
-            self.set_activity(worker, queue["reservation_activity_sid"], route=False)
-        if workflow is not None and workflow.get("assignment_callback_url"):
-            core.outbox.append(self._assignment_request(res, task, worker, workflow))
-        return res
-
-    def _assignment_request(
-        self, res: Record, task: Record, worker: Record, workflow: Record
-    ) -> DeliveryRequest:
-        now = self.core.now()
-        params = [
-            ("Timestamp", str(int(now.timestamp()))),
-            ("AccountSid", self.core.account_sid),
-            ("WorkspaceSid", task["workspace_sid"]),
-            ("WorkflowSid", workflow["sid"]),
-            ("TaskQueueSid", task.get("task_queue_sid") or ""),
-            ("WorkerSid", worker["sid"]),
-            ("WorkerAttributes", worker["attributes"]),
-            ("TaskSid", task["sid"]),
-            ("TaskAttributes", task["attributes"]),
-            ("TaskAge", str(int((now - task["date_created"]).total_seconds()))),
-            ("TaskPriority", str(task["priority"])),
-            ("ReservationSid", res["sid"]),
-        ]
-        return DeliveryRequest(
-            kind="assignment",
-            url=workflow["assignment_callback_url"],
-            fallback_url=workflow.get("fallback_assignment_callback_url"),
-            params=params,
-            timeout=self.core.options.assignment_callback_timeout,
-            reservation_sid=res["sid"],
-            workspace_sid=task["workspace_sid"],
+        res, due = self.life.reserve(
+            cast(Task, task), cast(Worker, worker), cast(TaskQueue | None, queue)
         )
+        self._due(due)
+        return cast(Record, res)
 
-    def _hold(self, worker: Record, res: Record, delta: int) -> None:
-        """Count a pending reservation against the worker (and its channel)."""
-        worker["_open"] = max(0, worker["_open"] + delta)
-        self.state.touch("worker", worker)
-        channel = self.state.channels_by_worker.get(worker["sid"], {}).get(res["_channel_sid"])
-        if channel is not None:
-            channel["_reserved"] = max(0, channel["_reserved"] + delta)
-            self.state.touch("worker_channel", channel)
-
-    def _assign_channel(self, res: Record, delta: int) -> None:
-        channel = self.state.channels_by_worker.get(res["worker_sid"], {}).get(res["_channel_sid"])
-        if channel is not None:
-            channel["assigned_tasks"] = max(0, channel["assigned_tasks"] + delta)
-            refresh_channel(channel)
-            self.state.touch("worker_channel", channel)
+    def _due(self, jobs: Due) -> None:
+        for job in jobs:
+            self.state.add_job(job)
 
     def _assignment_activity(self, res: Record) -> None:
-        """An accepted reservation moves a single-tasking worker to its queue's assignment
-        activity (routing work: it runs after the answer to the accept)."""
-        if res["reservation_status"] not in ("accepted", "wrapping"):
-            return
-        worker = self.state.get("worker", res["worker_sid"])
-        queue = self.state.get("task_queue", res.get("_queue_sid") or "")
-        if (
-            worker is not None
-            and queue is not None
-            and queue.get("assignment_activity_sid")
-            and self.state.get("activity", queue["assignment_activity_sid"]) is not None
-            and not self.multi(res["workspace_sid"])
-        ):
-            self.set_activity(worker, queue["assignment_activity_sid"], route=False)
-
-    def _close(self, res: Record, status: str, event_type: str, verb: str) -> Record | None:
-        """End a pending reservation; returns its worker (if it still exists)."""
-        res["reservation_status"] = status
-        res["date_updated"] = self.core.stamp()
-        self.state.touch("reservation", res)
-        worker = self.state.get("worker", res["worker_sid"])
-        task = self.state.records["task"].get(res["task_sid"])
-        if worker is not None:
-            self._hold(worker, res, -1)
-        if task is not None and worker is not None:
-            self._emit_reservation(res, task, worker, event_type, verb)
-        return worker
-
-    def _restore(self, worker: Record | None, res: Record) -> None:
-        previous = res.get("_previous_activity_sid")
-        if worker is not None and previous and self.state.get("activity", previous):
-            self.set_activity(worker, previous, route=False)
+        self._due(self.life.assignment_activity(cast(Reservation, res)))
 
     def accept(self, res: Record) -> None:
-        task = self.state.records["task"][res["task_sid"]]
-        worker = self.state.records["worker"][res["worker_sid"]]
-        res["reservation_status"] = "accepted"
-        res["date_updated"] = self.core.stamp()
-        self.state.touch("reservation", res)
-        channel = self.state.channels_by_worker.get(worker["sid"], {}).get(res["_channel_sid"])
-        if channel is not None:
-            channel["_reserved"] = max(0, channel["_reserved"] - 1)
-        self._assign_channel(res, +1)
-        task["assignment_status"] = "assigned"
-        task["date_updated"] = self.core.stamp()
-        self.state.touch("task", task)
-        self.dequeue(task)
-        self._emit_reservation(res, task, worker, "reservation.accepted", "accepted")
-        released: list[Record] = []
-        for other in self.pending_reservations(task):
-            other_worker = self._close(other, "rescinded", "reservation.rescinded", "rescinded")
-            self._restore(other_worker, other)
-            if other_worker is not None:
-                released.append(other_worker)
-        self.state.add_job(RoutingJob("assigned", res["sid"]))
-        for other_worker in released:
-            self.route_worker(other_worker)
+        self._due(self.life.accept(cast(Reservation, res)))
 
     def reject(self, res: Record, activity_sid: str | None, *, restore: bool = True) -> None:
-        worker = self._close(res, "rejected", "reservation.rejected", "rejected")
-        if worker is not None:
-            if activity_sid:
-                self.set_activity(worker, activity_sid, route=False)
-            elif restore:
-                self._restore(worker, res)
-        self._released(res)
-        if worker is not None:
-            self.route_worker(worker)
+        self._due(self.life.reject(cast(Reservation, res), activity_sid, restore=restore))
 
     def timeout(self, res: Record) -> None:
-        worker = self._close(res, "timeout", "reservation.timeout", "timed out")
-        if worker is not None:
-            workspace = self.core.workspace(worker["workspace_sid"])
-            if workspace.get("timeout_activity_sid"):
-                self.set_activity(worker, workspace["timeout_activity_sid"], route=False)
-        self._released(res)
-        if worker is not None:
-            self.route_worker(worker)
+        self._due(self.life.timeout(cast(Reservation, res)))
 
     def cancel_reservation(self, res: Record) -> None:
         """The assignment callback and its fallback could not be reached (§4.4)."""
-        worker = self._close(res, "canceled", "reservation.canceled", "canceled")
-        self._restore(worker, res)
-        self._released(res)
-        if worker is not None:
-            self.route_worker(worker)
-
-    def _released(self, res: Record) -> None:
-        task = self.state.records["task"].get(res["task_sid"])
-        if task is None or task["assignment_status"] != "reserved":
-            return
-        if self.pending_reservations(task):
-            self._sync_waiting(task)
-            self.offer(task)
-            return
-        task["assignment_status"] = "pending"
-        task["date_updated"] = self.core.stamp()
-        self.state.touch("task", task)
-        if task.get("_assignments", 0) >= self.core.options.max_assignment_count:
-            self.cancel_task(task, "Max assignment count exceeded")
-            return
-        self.route_task(task)
+        self._due(self.life.cancel_reservation(cast(Reservation, res)))
 
     # tasks -----------------------------------------------------------------------------------
     def cancel_task(self, task: Record, reason: str) -> None:
-        self.dequeue(task)
-        released: list[Record] = []
-        for res in self.pending_reservations(task):
-            worker = self._close(res, "canceled", "reservation.canceled", "canceled")
-            self._restore(worker, res)
-            if worker is not None:
-                released.append(worker)
-        task["assignment_status"] = "canceled"
-        task["reason"] = reason
-        task["date_updated"] = self.core.stamp()
-        task["_target_deadline"] = None
-        self.state.touch("task", task)
-        self._emit_task(task, "task.canceled", "canceled")
-        self._finished(task)
-        for worker in released:
-            self.route_worker(worker)
+        self._due(self.life.cancel_task(cast(Task, task), reason))
 
     def finish_task(self, task: Record, status: str, reason: str | None) -> None:
         """``wrapping`` or ``completed`` for an assigned (or wrapping) task."""
-        res = next(
-            (
-                r
-                for r in self.state.reservations_of_task(task["sid"])
-                if r["reservation_status"] in ("accepted", "wrapping")
-            ),
-            None,
-        )
-        stamp = self.core.stamp()
-        task["assignment_status"] = status
-        if reason is not None:
-            task["reason"] = reason
-        task["date_updated"] = stamp
-        self.state.touch("task", task)
-        worker = self.state.get("worker", res["worker_sid"]) if res else None
-        if status == "wrapping":
-            if res is not None and worker is not None:
-                res["reservation_status"] = "wrapping"
-                res["date_updated"] = stamp
-                self.state.touch("reservation", res)
-                self._emit_reservation(res, task, worker, "reservation.wrapup", "wrapping up")
-            self._emit_task(task, "task.wrapup", "wrapping up")
-            return
-        if res is not None:
-            res["reservation_status"] = "completed"
-            res["date_updated"] = stamp
-            self.state.touch("reservation", res)
-            self._assign_channel(res, -1)
-            if worker is not None:
-                worker["_open"] = max(0, worker["_open"] - 1)
-                self.state.touch("worker", worker)
-                self._emit_reservation(res, task, worker, "reservation.completed", "completed")
-        self._emit_task(task, "task.completed", "completed")
-        self._finished(task)
-        if worker is not None:
-            self.route_worker(worker)
-
-    def _finished(self, task: Record) -> None:
-        """A completed or canceled task is deleted ``finished_task_seconds`` later, as live
-        TaskRouter deletes them (UpdateTask ``Reason``: "queues the task for deletion"); its
-        Events stay. ``keep_finished`` keeps them for inspection."""
-        options = self.core.options
-        if options.keep_finished:
-            return
-        when = self.now_ts() + options.finished_task_seconds
-        task["_purge_at"] = when
-        self._schedule(when, "purge", task["sid"])
+        self._due(self.life.finish_task(cast(Task, task), status, reason))
 
     def purge(self, task: Record) -> None:
-        """Delete a finished task and its reservations (no Event: statistics stay as they were)."""
-        for res in self.state.reservations_of_task(task["sid"]):
-            self.state.remove("reservation", res)
-        self.state.remove("task", task)
-        self.core.forget(task["sid"])
+        self.life.purge(cast(Task, task))
 
     def release_assigned(self, task: Record) -> None:
-        """A task that holds a worker is deleted: free the worker's capacity."""
-        for res in self.state.reservations_of_task(task["sid"]):
-            if res["reservation_status"] in ("accepted", "wrapping"):
-                self._assign_channel(res, -1)
-                worker = self.state.get("worker", res["worker_sid"])
-                if worker is not None:
-                    worker["_open"] = max(0, worker["_open"] - 1)
-                    self.state.touch("worker", worker)
+        self.life.release_assigned(cast(Task, task))
 
     # activities ------------------------------------------------------------------------------
     def set_activity(self, worker: Record, activity_sid: str, *, route: bool = True) -> None:
-        activity = self.state.records["activity"][activity_sid]
-        previous_sid = worker["activity_sid"]
-        now = self.core.now()
-        if previous_sid != activity_sid:
-            previous = self.state.get("activity", previous_sid)
-            since = worker["date_status_changed"]
-            worker["activity_sid"] = activity_sid
-            worker["activity_name"] = activity["friendly_name"]
-            worker["available"] = activity["available"]
-            worker["date_status_changed"] = now.replace(microsecond=0)
-            worker["date_updated"] = now.replace(microsecond=0)
-            worker["_idle_ts"] = now.timestamp()
-            self.state.touch("worker", worker)
-            seconds = max(0.0, (now - since).total_seconds()) if since else 0.0
-            data = worker_fields(worker)
-            data.update(
-                worker_previous_activity_sid=previous_sid,
-                worker_previous_activity_name=previous["friendly_name"] if previous else None,
-                worker_time_in_previous_activity=str(int(seconds)),
-                worker_time_in_previous_activity_ms=str(int(seconds * 1000)),
-            )
-            self.core.emit(
-                self.core.workspace(worker["workspace_sid"]),
-                "worker.activity.update",
-                "worker",
-                worker["sid"],
-                f"Worker {worker['friendly_name']} updated to {activity['friendly_name']} Activity",
-                data,
-            )
-        if route and worker["available"]:
-            self.route_worker(worker)
+        self._due(self.life.set_activity(cast(Worker, worker), activity_sid, route=route))
 
-    # events ----------------------------------------------------------------------------------
     def _emit_task(self, task: Record, event_type: str, verb: str) -> None:
-        self.core.emit(
-            self.core.workspace(task["workspace_sid"]),
-            event_type,
-            "task",
-            task["sid"],
-            f"Task {task['sid']} {verb}",
-            task_fields(task, self.core.now()),
-        )
-
-    def _emit_reservation(
-        self, res: Record, task: Record, worker: Record, event_type: str, verb: str
-    ) -> None:
-        data = task_fields(task, self.core.now())
-        data.update(worker_fields(worker))
-        data["reservation_sid"] = res["sid"]
-        if res.get("_queue_sid"):
-            data["task_queue_sid"] = res["_queue_sid"]
-        self.core.emit(
-            self.core.workspace(task["workspace_sid"]),
-            event_type,
-            "reservation",
-            res["sid"],
-            f"Reservation {res['sid']} {verb} for Worker {worker['sid']}",
-            data,
-        )
-
-
-def refresh_channel(channel: Record) -> None:
-    capacity = channel["configured_capacity"]
-    free = max(0, capacity - channel["assigned_tasks"])
-    channel["available_capacity_percentage"] = int(free * 100 / capacity) if capacity else 0
+        self.life.emit_task(cast(Task, task), event_type, verb)
 
 
 SkipPredicate = Callable[[TargetStep], bool]

@@ -8,6 +8,7 @@ sends the same keys in PascalCase plus the common parameters.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -27,7 +28,7 @@ def events_filter_allows(events_filter: str | None, event_type: str) -> bool:
     return event_type in wanted
 
 
-def task_fields(task: Record, now: datetime) -> dict[str, Any]:
+def task_fields(task: Mapping[str, Any], now: datetime) -> dict[str, Any]:
     return {
         "task_sid": task["sid"],
         "task_attributes": task["attributes"],
@@ -48,7 +49,7 @@ def task_fields(task: Record, now: datetime) -> dict[str, Any]:
     }
 
 
-def worker_fields(worker: Record) -> dict[str, Any]:
+def worker_fields(worker: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "worker_sid": worker["sid"],
         "worker_name": worker["friendly_name"],

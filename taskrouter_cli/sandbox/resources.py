@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 from taskrouter_cli.routing.expressions import ExpressionError, parse_expression
 from taskrouter_cli.routing.lint import raw_expressions
@@ -24,8 +24,10 @@ from taskrouter_cli.routing.workflow import WorkflowConfigError, parse_workflow_
 
 from . import validate
 from .core import Core
-from .engine import Engine, refresh_channel
+from .engine import Engine
 from .errors import bad_request
+from .lifecycle import refresh_channel
+from .records import WorkerChannel
 from .sids import new_sid
 from .state import Record
 
@@ -562,7 +564,7 @@ class Resources:
         channel["configured_capacity"] = capacity
         channel["available"] = available
         channel["date_updated"] = self.core.stamp()
-        refresh_channel(channel)
+        refresh_channel(cast(WorkerChannel, channel))
         self.state.touch("worker_channel", channel)
         data = worker_fields(worker)
         data.update(

@@ -13,12 +13,34 @@ import sys
 from collections import OrderedDict
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from .kinds import KINDS, STORED_KINDS
+from .records import (
+    Activity,
+    Reservation,
+    Task,
+    TaskQueue,
+    Worker,
+    WorkerChannel,
+    Workflow,
+    Workspace,
+)
 from .store import SqliteStore, StoredEvent, StoredRecord
 
 Record = dict[str, Any]
+AnyRecord = (
+    Record
+    | Workspace
+    | Activity
+    | Worker
+    | WorkerChannel
+    | TaskQueue
+    | Workflow
+    | Task
+    | Reservation
+)
+"""A record of any kind, typed or not (what ``State`` stores and writes)."""
 
 DATE_FIELDS = frozenset(
     {
@@ -142,14 +164,16 @@ class State:
         self.seq += 1
         return self.seq
 
-    def add(self, kind: str, record: Record) -> Record:
+    def add(self, kind: str, typed: AnyRecord) -> Record:
+        record = cast(Record, typed)
         record.setdefault("_seq", self.next_seq())
         self._index(kind, record)
         self.touch(kind, record)
         return record
 
-    def touch(self, kind: str, record: Record) -> None:
+    def touch(self, kind: str, typed: AnyRecord) -> None:
         """Mark ``record`` as changed: it is written at the next commit (and gets a new ETag)."""
+        record = cast(Record, typed)
         if record["sid"] not in self._dirty:
             record["_rev"] = record.get("_rev", 0) + 1
         self._dirty[record["sid"]] = (kind, record)
@@ -190,7 +214,8 @@ class State:
             self._jobs_done.append(seq)
         return job
 
-    def remove(self, kind: str, record: Record) -> None:
+    def remove(self, kind: str, typed: AnyRecord) -> None:
+        record = cast(Record, typed)
         sid = record["sid"]
         self.records[kind].pop(sid, None)
         workspace_sid = record.get("workspace_sid")

@@ -28,17 +28,13 @@ from .dispatch import Applied, DeliveryRequest
 from .engine import Engine
 from .errors import TaskRouterError, bad_request
 from .events import task_fields
+from .lifecycle import TASK_MOVES
 from .replies import ParsedReply
 from .resources import Resources
 from .sids import is_sid, new_sid
 from .state import Record
 
 MAX_PRIORITY = 2_147_483_647
-_TASK_MOVES = {
-    "canceled": ("pending", "reserved"),
-    "wrapping": ("assigned",),
-    "completed": ("assigned", "wrapping"),
-}
 
 
 class Tasks:
@@ -194,7 +190,7 @@ class Tasks:
         if params.get("virtual_start_time") is not None:
             start = self._virtual_start(params["virtual_start_time"], now)
         current = task["assignment_status"]
-        if status is not None and current not in _TASK_MOVES.get(str(status), ()):
+        if status is not None and current not in TASK_MOVES.get(str(status), ()):
             raise bad_request(
                 f"Task {task['sid']} is already in state [{current}] and cannot be updated "
                 f"to [{status}]"
