@@ -31,3 +31,10 @@ def is_sid(value: str, prefix: str | None = None) -> bool:
 
 def looks_like_any_sid(value: str) -> bool:
     return bool(SID_PATTERN.match(value))
+
+
+def labelled(name: str | None, sid: str | None) -> str:
+    """A resource as a person names it: ``Alice (WK…)`` — the whole SID, never cut."""
+    if name and sid:
+        return f"{name} ({sid})"
+    return name or sid or "-"

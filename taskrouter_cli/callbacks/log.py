@@ -26,6 +26,7 @@ from typing import IO, Any
 
 from taskrouter_cli.guards.private_files import open_private_append
 from taskrouter_cli.guards.terminal import escape_control
+from taskrouter_cli.sids import labelled
 
 LOG_FILE_NAME = "callbacks.jsonl"
 LIVE_MAX_PER_SECOND = 20
@@ -180,13 +181,14 @@ def render_live(record: CallbackRecord) -> str:
         return "\n".join(lines)
     if record.kind == "event":
         what = esc(record.event_type or "event")
-        sids = " ".join(
-            esc(s) for s in (record.task_sid, record.reservation_sid, record.worker_sid) if s
+        worker_label = (
+            labelled(record.worker_name, record.worker_sid) if record.worker_sid else None
         )
-        return f"[dim]{clock}[/dim]  [cyan]event[/cyan] {what}  {sids}"
-    worker = esc(record.worker_sid or "-")
-    if record.worker_name:
-        worker += f" ({esc(record.worker_name)})"
+        subjects = " ".join(
+            esc(s) for s in (record.task_sid, record.reservation_sid, worker_label) if s
+        )
+        return f"[dim]{clock}[/dim]  [cyan]event[/cyan] {what}  {subjects}"
+    worker = esc(labelled(record.worker_name, record.worker_sid))
     reply = esc(_short_json(record.reply if record.reply is not None else {}))
     rule = f"  rule: {esc(record.rule)}" if record.rule else ""
     replay = "  [yellow]replay[/yellow]" if record.replay else ""

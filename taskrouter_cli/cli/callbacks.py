@@ -38,6 +38,11 @@ def _text(value: Any) -> Any:
     return escape_markup(value) if isinstance(value, str) else value
 
 
+def is_doctor_test(record: Any) -> bool:
+    """The signed test callback 'trcli doctor' sends (made-up SIDs, TrcliDoctor=1)."""
+    return bool(record.params.get("TrcliDoctor") == "1")
+
+
 def _row(number: int, record: Any) -> dict[str, Any]:
     import json
 
@@ -52,16 +57,18 @@ def _row(number: int, record: Any) -> dict[str, Any]:
         outcome = json.dumps(record.reply if record.reply is not None else {})
         if record.rule:
             outcome += f" ({record.rule})"
+    from taskrouter_cli.sids import labelled
+
     return {
         "number": number,
         "time": record.time[5:10] + " " + record.time[11:19]
         if len(record.time) >= 19
         else record.time,
-        "kind": record.kind,
+        "kind": f"{record.kind} (doctor's test)" if is_doctor_test(record) else record.kind,
         "status": record.status,
         "task_sid": record.task_sid,
         "reservation_sid": record.reservation_sid,
-        "worker": record.worker_name or record.worker_sid,
+        "worker": _text(labelled(record.worker_name, record.worker_sid)),
         "outcome": _text(outcome),
         "latency_ms": record.latency_ms,
     }
@@ -106,7 +113,9 @@ def callbacks_list(limit: int, kind: str | None, errors: bool, as_json: bool) ->
         if (kind is None or record.kind == kind) and (not errors or record.status >= 400)
     ][-limit:]
     if as_json:
-        output.print_json([{"number": n, **r.to_dict()} for n, r in numbered])
+        output.print_json(
+            [{"number": n, **r.to_dict(), "doctor_test": is_doctor_test(r)} for n, r in numbered]
+        )
         return
     output.print_table(
         [_row(n, r) for n, r in numbered],

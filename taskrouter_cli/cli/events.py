@@ -8,12 +8,12 @@ import click
 
 from taskrouter_cli.cli.context import AppContext, json_option, pass_app, workspace_option
 from taskrouter_cli.cli.conventions import exit_interrupted
-from taskrouter_cli.cli.resource_common import note, show_list, sid_argument
+from taskrouter_cli.cli.resource_common import note, sid_argument
 
 COLUMNS = [
     ("Time", "event_date"),
     ("Type", "event_type"),
-    ("Resource", "resource_sid"),
+    ("About", "subject"),
     ("Description", "description"),
 ]
 
@@ -91,11 +91,16 @@ def events_list(
     Example:
       trcli events list --since 10m --type reservation.accepted
     """
-    from taskrouter_cli.operations.events import list_events
+    from taskrouter_cli import output
+    from taskrouter_cli.operations.events import event_subject, list_events
 
     filters = _filters(app, task_sid, worker, since)
     items = list_events(app.workspace_api, event_type=event_type, limit=limit, **filters)
-    show_list(items, as_json=as_json, columns=COLUMNS, empty_message="No Events match.")
+    if as_json:
+        output.print_json([output.resource_to_dict(item) for item in items])
+        return
+    rows = [{**output.resource_to_dict(item), "subject": event_subject(item)} for item in items]
+    output.print_table(rows, COLUMNS, empty_message="No Events match.")
 
 
 @events.command(name="tail")
@@ -139,7 +144,7 @@ def events_tail(
 
     from taskrouter_cli import output
     from taskrouter_cli.guards.terminal import escape_control
-    from taskrouter_cli.operations.events import follow_events
+    from taskrouter_cli.operations.events import event_subject, follow_events
     from taskrouter_cli.operations.polling import Poller
 
     filters = _filters(app, task_sid, worker, since)
@@ -149,7 +154,7 @@ def events_tail(
             click.echo(json.dumps(output.resource_to_dict(event)))
         else:
             when = output.cell(event.event_date)
-            line = f"{when}  {event.event_type:<28} {event.resource_sid}  {event.description}"
+            line = f"{when}  {event.event_type:<28} {event_subject(event)}  {event.description}"
             click.echo(escape_control(line))
 
     note("Following events (Ctrl-C to stop)...")

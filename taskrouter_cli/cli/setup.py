@@ -59,7 +59,7 @@ def setup(
     from taskrouter_cli import output
     from taskrouter_cli.quickstart.setup import apply_setup
     from taskrouter_cli.quickstart.setup import teardown as remove
-    from taskrouter_cli.quickstart.spec import QUICKSTART
+    from taskrouter_cli.quickstart_spec import QUICKSTART
 
     spec = QUICKSTART.named(workspace_name) if workspace_name else QUICKSTART
     v1 = app.client.taskrouter.v1

@@ -163,7 +163,7 @@ class _Target:
 
     def _start_sandbox(self) -> tuple[Any, str]:
         from taskrouter_cli.config import Settings
-        from taskrouter_cli.quickstart.spec import QUICKSTART
+        from taskrouter_cli.quickstart_spec import QUICKSTART
         from taskrouter_cli.sandbox.clock import SystemClock
         from taskrouter_cli.sandbox.server import SandboxServer
         from taskrouter_cli.sandbox.service import SandboxService

@@ -108,3 +108,26 @@ def follow_events(
         if dated:
             newest = max([*dated, newest] if newest is not None else dated)
     return count
+
+
+_NAME_KEYS = {
+    "WK": "worker_name",
+    "WQ": "task_queue_name",
+    "WW": "workflow_name",
+    "WA": "worker_activity_name",
+}
+"""SID prefix of an Event's resource → the ``event_data`` key holding its friendly name."""
+
+
+def event_subject(event: Any) -> str:
+    """What an Event is about, named: ``Alice (WK…)``, ``WR… for Alice (WK…)``, ``WT…``."""
+    from taskrouter_cli.sids import labelled
+
+    data = event.event_data if isinstance(event.event_data, dict) else {}
+    sid = str(event.resource_sid or "")
+    key = _NAME_KEYS.get(sid[:2])
+    if key:
+        return labelled(data.get(key), sid)
+    if sid.startswith("WR") and data.get("worker_name"):
+        return f"{sid} for {labelled(data.get('worker_name'), data.get('worker_sid'))}"
+    return sid or "-"

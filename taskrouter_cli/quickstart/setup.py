@@ -1,7 +1,7 @@
 """Create (or check) the quickstart's Part 1 workspace, idempotently; remove it again.
 
 ``apply_setup(v1, spec)`` is ``trcli workspace apply`` of the quickstart's built-in file
-(:func:`document_from_spec` of :data:`~taskrouter_cli.quickstart.spec.QUICKSTART`): one code
+(:func:`document_from_spec` of :data:`~taskrouter_cli.quickstart_spec.QUICKSTART`): one code
 path. It looks every resource up by friendly name (case-insensitive, as TaskRouter treats
 names) and
 
@@ -35,7 +35,7 @@ from taskrouter_cli.operations.workspace_doc import (
     WorkspaceDoc,
 )
 from taskrouter_cli.operations.workspace_sync import Change, apply_plan, find_workspace, plan_apply
-from taskrouter_cli.quickstart.spec import QUICKSTART, WorkspaceSpec
+from taskrouter_cli.quickstart_spec import QUICKSTART, WorkspaceSpec
 
 CREATED, EXISTS, UPDATED, DIFFERS, REMOVED, ABSENT = (
     "created",

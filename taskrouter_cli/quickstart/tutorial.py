@@ -32,7 +32,7 @@ from datetime import datetime, timezone
 from typing import Any, Protocol
 
 from taskrouter_cli.errors import TrcliError
-from taskrouter_cli.quickstart.spec import QUICKSTART, SPANISH_TASK_ATTRIBUTES, WorkspaceSpec
+from taskrouter_cli.quickstart_spec import QUICKSTART, SPANISH_TASK_ATTRIBUTES, WorkspaceSpec
 
 WAIT_SECONDS = 10.0
 POLL_SECONDS = 0.02

@@ -1,6 +1,6 @@
 """The sandbox's quickstart seed: the tutorial's Part 1 workspace.
 
-What it contains is defined once, in :data:`taskrouter_cli.quickstart.spec.QUICKSTART` (the
+What it contains is defined once, in :data:`taskrouter_cli.quickstart_spec.QUICKSTART` (the
 same definition ``trcli setup`` applies to a live account): single-tasking, Activities Offline
 (default and timeout), Idle, Reserved, Busy; Alice and Bob Offline; the Spanish and English
 queues (reservation activity Reserved, assignment activity Busy); the workflow "Incoming Customer
@@ -10,7 +10,7 @@ and no callback URL.
 
 from __future__ import annotations
 
-from taskrouter_cli.quickstart.spec import QUICKSTART, WorkspaceSpec
+from taskrouter_cli.quickstart_spec import QUICKSTART, WorkspaceSpec
 
 from .resources import Resources
 from .state import Record

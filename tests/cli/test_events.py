@@ -54,3 +54,15 @@ def test_tail_without_since_shows_only_new_events(trcli: Trcli, spanish_task: An
     outcome = trcli("events", "tail", "--timeout", "0.2", "--interval", "0.1").ok()
     assert outcome.stdout == ""
     assert "0 event(s)" in outcome.stderr
+
+
+def test_events_name_workers_as_a_person_does(trcli: Trcli, spanish_task: Any) -> None:
+    sid = spanish_task()
+    trcli("worker", "set-activity", "Alice", "Idle").ok()
+    listed = trcli("events", "list", "--since", "5m").ok().stdout
+    assert "Alice (WK" in listed
+    followed = trcli(
+        "events", "tail", "--since", "5m", "--type", "reservation.created", "--timeout", "0.2"
+    ).ok()
+    assert "for Alice (WK" in followed.stdout and "WR" in followed.stdout
+    assert sid

@@ -123,3 +123,21 @@ def test_no_credentials_is_a_failed_check_with_the_fix() -> None:
     assert credentials["status"] == "fail"
     assert credentials["detail"] == "No Twilio Account SID configured"
     assert "TWILIO_ACCOUNT_SID" in credentials["fix"]
+
+
+def test_the_signed_test_callback_is_marked_as_a_test_in_the_callback_log(
+    trcli: Trcli, sandbox: Any
+) -> None:
+    from taskrouter_cli.callbacks.log import CallbackRecorder, callback_log_path
+
+    recorder = CallbackRecorder(callback_log_path(), live="off")
+    server = CallbackServer(ServerConfig(auth_token=sandbox.auth_token, port=0), recorder=recorder)
+    server.start()
+    try:
+        trcli("workflow", "point-callback", WORKFLOW, "--url", server.assignment_url).ok()
+        trcli("doctor").ok()
+    finally:
+        server.stop()
+    logged = trcli("callbacks", "list", "--json").ok().json()
+    assert [entry["doctor_test"] for entry in logged] == [True]
+    assert "assignment (doctor's test)" in trcli("callbacks", "list").ok().stdout

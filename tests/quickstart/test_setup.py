@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from taskrouter_cli.quickstart.spec import QUICKSTART
+from taskrouter_cli.quickstart_spec import QUICKSTART
 from tests.helpers.cli import Trcli, invoke
 
 FRESH = "Setup Test Workspace"

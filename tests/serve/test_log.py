@@ -113,3 +113,10 @@ def test_now_text_is_iso_utc_with_milliseconds() -> None:
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", text)
     parsed = datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
     assert abs((datetime.now(timezone.utc) - parsed).total_seconds()) < 5
+
+
+def test_live_lines_name_the_worker_as_a_person_does() -> None:
+    worker = {"worker_sid": "WK" + "1" * 32, "worker_name": "Alice"}
+    assert f"worker Alice (WK{'1' * 32})" in render_live(record(1, **worker))
+    event = record(2, kind="event", event_type="reservation.created", **worker)
+    assert f"Alice (WK{'1' * 32})" in render_live(event)

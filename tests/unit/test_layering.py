@@ -5,6 +5,8 @@
 * Nothing outside ``cli`` imports click; rich is imported only by ``output`` and ``cli``, and
   by the callback server's live log.
 * ``routing`` is standard library only.
+* ``sandbox`` and ``routing`` never import trcli's upper layers (``cli``, ``operations``,
+  ``callbacks``, ``quickstart``): they stand on the shared foundations only.
 """
 
 from __future__ import annotations
@@ -57,3 +59,26 @@ def test_click_and_rich_stay_in_their_layers(path: Path) -> None:
         assert "click" not in found, f"{name} imports click"
     if not name.startswith(RICH_ALLOWED):
         assert "rich" not in found, f"{name} imports rich"
+
+
+UPPER_LAYERS = ("cli", "operations", "callbacks", "quickstart")
+
+
+def trcli_modules_imported_by(path: Path) -> set[str]:
+    """The ``taskrouter_cli`` modules ``path`` imports, as dotted names below the package."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return {
+        name.removeprefix("taskrouter_cli.") for name in names if name.startswith("taskrouter_cli.")
+    }
+
+
+@pytest.mark.parametrize("path", modules("sandbox") + modules("routing"), ids=relative)
+def test_engine_layers_never_import_trclis_upper_layers(path: Path) -> None:
+    upper = {name for name in trcli_modules_imported_by(path) if name.split(".")[0] in UPPER_LAYERS}
+    assert upper == set(), f"{relative(path)} imports {sorted(upper)}"

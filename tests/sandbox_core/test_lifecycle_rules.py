@@ -1,4 +1,5 @@
-"""The tutorial's part 2 driven through SandboxService, with a real loopback callback server."""
+"""The task and reservation lifecycle rules (the tutorial's Part 2) through SandboxService, with a
+real loopback callback server."""
 
 from __future__ import annotations
 
