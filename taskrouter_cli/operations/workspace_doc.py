@@ -189,6 +189,12 @@ class _Reader:
                 raise self.fail(f"{path}.{key}", f"is a string but not JSON ({error})") from None
         if not isinstance(value, dict):
             raise self.fail(f"{path}.{key}", "must be an object")
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError):
+            raise self.fail(
+                f"{path}.{key}", "must hold JSON values only (TOML dates and times are not)"
+            ) from None
         return value
 
     def items(self, document: Mapping[str, Any], key: str, id_field: str) -> list[Any] | None:

@@ -269,3 +269,18 @@ channels = { chat = 2 }
     out = trcli("workspace", "apply", str(path))
     assert out.exit_code == 2
     assert "workers[0].channels.fax: no TaskChannel with unique name 'fax'" in out.stderr
+
+
+def test_toml_only_values_are_refused_with_their_place(trcli: Trcli, tmp_path: Path) -> None:
+    path = tmp_path / "dates.toml"
+    path.write_text(
+        '[workspace]\nname = "Dates"\n\n[[workers]]\nname = "Fay"\n'
+        "attributes = { since = 2024-01-01 }\n"
+    )
+    out = trcli("workspace", "apply", str(path))
+    assert out.exit_code == 2
+    assert out.stderr.startswith(f"Error: {path}: workers[0].attributes: must hold JSON values")
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[workspace\n")
+    out = trcli("workspace", "apply", str(broken))
+    assert out.exit_code == 2 and out.stderr.startswith(f"Error: {broken}: not valid TOML")
