@@ -86,15 +86,31 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 2
     raise RuntimeError(f"server not answering {url} after {timeout:.0f} s")
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of ``pid`` and its live children (``serve --workers``)."""
+    total = 0.0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            stat = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:
+            continue
+        total += (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+        pending.extend(int(child) for child in children)
+    return total
+
+
 @contextmanager
-def running(argv: list[str], health_url: str, env: dict[str, str]) -> Iterator[None]:
-    """The server process, started, answering ``health_url``; terminated on exit."""
+def running(argv: list[str], health_url: str, env: dict[str, str]) -> Iterator[int]:
+    """The server process, started, answering ``health_url``; yields its pid; terminated on exit."""
     process = subprocess.Popen(
         argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **env}
     )
     try:
         wait_until_up(health_url, process)
-        yield
+        yield process.pid
     finally:
         process.terminate()
         try:
@@ -255,29 +271,32 @@ def main(argv: list[str] | None = None) -> Report:
         f"{DISTINCT_REQUESTS} distinct signed callbacks; {os.cpu_count()} CPUs. "
         "php -S closes the connection after each answer: wrk counts those as socket errors."
     )
+    if not use_wrk:
+        report.note(
+            "wrk is not installed (apt-get install wrk): the load came from a Python client "
+            "sharing the CPU, so these figures understate every server."
+        )
+    pids: dict[str, int] = {}
     with tempfile.TemporaryDirectory() as home, ExitStack() as stack:
         servers: list[tuple[str, str]] = []
-        candidates = [
-            ("trcli serve (signatures validated, live log, JSON-lines log)", []),
-            ("trcli serve --no-validate (reference)", ["--no-validate"]),
-        ]
-        for label, extra in candidates:
+        for label, extra in CANDIDATES:
             port = free_port()
-            stack.enter_context(running(*trcli_server(port, Path(home), extra)))
+            pids[label] = stack.enter_context(running(*trcli_server(port, Path(home), extra)))
             servers.append((label, f"http://127.0.0.1:{port}/assignment"))
         if shutil.which("php"):
             port = free_port()
-            stack.enter_context(running(*php_server(port)))
+            pids[PHP] = stack.enter_context(running(*php_server(port)))
             php_url = f"http://127.0.0.1:{port}/assignment.php"
-            servers.append(("php -S + assignment.php", php_url))
+            servers.append((PHP, php_url))
             port = free_port()
             forward = ["--forward-to", php_url]
-            stack.enter_context(running(*trcli_server(port, Path(home), forward)))
-            servers.append(
-                ("trcli serve --forward-to (that php)", f"http://127.0.0.1:{port}/assignment")
-            )
+            label = "trcli serve --forward-to (that php)"
+            pids[label] = stack.enter_context(running(*trcli_server(port, Path(home), forward)))
+            servers.append((label, f"http://127.0.0.1:{port}/assignment"))
         else:
-            report.note("php is not installed: the PHP comparison was skipped.")
+            report.note(
+                "php is not installed (apt-get install php-cli): the PHP comparison was skipped."
+            )
         signed = {url: signed_requests(url) for _, url in servers}
         for _, url in servers:
             load(url, signed[url], 4, 0.5)  # warm-up
@@ -285,13 +304,38 @@ def main(argv: list[str] | None = None) -> Report:
             runs: dict[str, list[dict[str, float]]] = {label: [] for label, _ in servers}
             for _ in range(rounds):
                 for label, url in servers:
-                    runs[label].append(load(url, signed[url], connections, seconds))
+                    cpu_before = tree_cpu_seconds(pids[label])
+                    result = load(url, signed[url], connections, seconds)
+                    served = result["req_per_s"] * seconds
+                    spent = tree_cpu_seconds(pids[label]) - cpu_before
+                    result["server_cpu_us_per_request"] = spent / max(1.0, served) * 1e6
+                    runs[label].append(result)
+            php = _median_run(runs[PHP]) if PHP in runs else None
             for label, _ in servers:
                 ordered = sorted(runs[label], key=lambda run: run["req_per_s"])
-                middle = ordered[len(ordered) // 2]
+                middle = _median_run(runs[label])
                 spread = f"{ordered[0]['req_per_s']:,.0f}-{ordered[-1]['req_per_s']:,.0f}"
-                report.add(server=label, connections=connections, **middle, req_per_s_range=spread)
+                report.add(
+                    server=label,
+                    connections=connections,
+                    **middle,
+                    req_per_s_range=spread,
+                    ratio_to_php=middle["req_per_s"] / php["req_per_s"] if php else "",
+                    load_avg=os.getloadavg()[0],
+                )
     return report
+
+
+PHP = "php -S + assignment.php"
+CANDIDATES: list[tuple[str, list[str]]] = [
+    ("trcli serve (signatures validated, live log, JSON-lines log)", []),
+    ("trcli serve --workers 2 (same)", ["--workers", "2"]),
+    ("trcli serve --no-validate (reference)", ["--no-validate"]),
+]
+
+
+def _median_run(runs: list[dict[str, float]]) -> dict[str, float]:
+    return sorted(runs, key=lambda run: run["req_per_s"])[len(runs) // 2]
 
 
 if __name__ == "__main__":

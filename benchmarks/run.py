@@ -1,14 +1,20 @@
 """Run every benchmark: `python -m benchmarks.run [--quick] [--only NAME ...]`.
 
-Each benchmark prints a Markdown table and writes JSON to benchmarks/results/<name>.json.
-Comparisons (ratios) are always against a baseline measured in the same run.
+Each benchmark prints a Markdown table and writes JSON to benchmarks/results/<name>.json; then
+the issue's figures are printed side by side with their baselines from the same run and the
+machine's load (benchmarks/summary.py), and written to benchmarks/results/summary.md.
+Comparisons (ratios) are always against a baseline measured in the same run. Needs `wrk` and
+`php` (apt-get install wrk php-cli) for the callback-server comparison; says so when missing.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+
+from benchmarks import summary
 
 BENCHMARKS = {
     "startup": "benchmarks.bench_startup",
@@ -23,6 +29,9 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="shorter runs (smoke check)")
     args = parser.parse_args()
     names = args.only or list(BENCHMARKS)
+    load_before = os.getloadavg()
+    print(f"Load average at the start: {load_before[0]:.2f} (1 min) on {os.cpu_count()} CPUs")
+    reports = {}
     for name in names:
         try:
             module = importlib.import_module(BENCHMARKS[name])
@@ -37,6 +46,10 @@ def main() -> int:
         report.print_table()
         path = report.save()
         print(f"\n(saved {path.name})")
+        reports[report.name] = report
+    text = summary.summary(reports, load_before, os.getloadavg())
+    print("\n" + text)
+    print(f"(saved {summary.write(text)})")
     return 0
 
 

@@ -51,6 +51,23 @@ def test_missing_and_garbled_auth_401(sandbox: Any, raw: Raw) -> None:
     assert error_of(garbled)[:2] == (401, 20003)
 
 
+def test_credentials_in_any_basic_auth_spelling_are_accepted_and_others_refused(
+    sandbox: Any,
+) -> None:
+    import base64
+
+    import requests
+
+    pair = base64.b64encode(f"{sandbox.account_sid}:{sandbox.auth_token}".encode()).decode()
+    url = sandbox.base_url + "/v1/Workspaces"
+    for header in (f"Basic {pair}", f"basic {pair}", f"BASIC {pair}"):
+        assert requests.get(url, headers={"Authorization": header}, timeout=10).status_code == 200
+    wrong = base64.b64encode(f"{sandbox.account_sid}:x{sandbox.auth_token}".encode()).decode()
+    for header in (f"Basic {wrong}", f"Basic {pair}x", "Basic \u00e9t\u00e9"):
+        refused = requests.get(url, headers={"Authorization": header.encode()}, timeout=10)
+        assert error_of(refused)[:2] == (401, 20003)
+
+
 def test_unknown_sid_404(sandbox: Any, sdk_client: Any) -> None:
     ws = sdk_client.taskrouter.v1.workspaces(sandbox.workspace_sid)
     error = sdk_error(lambda: ws.tasks(MISSING_TASK).fetch())
