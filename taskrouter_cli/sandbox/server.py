@@ -154,7 +154,7 @@ class _Serving:
         from aiohttp import web
 
         from taskrouter_cli.sandbox.api import create_app
-        from taskrouter_cli.sandbox.api.responses import CALL_KEY
+        from taskrouter_cli.sandbox.api.responses import CALL_KEY, GROUP_COMMIT_KEY
 
         self.loop = asyncio.get_running_loop()
         self.stop_event = asyncio.Event()
@@ -184,6 +184,8 @@ class _Serving:
         attach_routing = getattr(self.service, "attach_loop", None)
         if callable(attach_routing):
             attach_routing(self.loop)
+        group = app[GROUP_COMMIT_KEY]
+        group.attach(self.loop)
         ticker = (
             asyncio.create_task(tick_loop(self.service, app[CALL_KEY])) if self.auto_tick else None
         )
@@ -196,6 +198,7 @@ class _Serving:
                 await asyncio.gather(ticker, return_exceptions=True)
             await guard.close()
             await runner.cleanup()
+            group.detach()
             detach_routing = getattr(self.service, "detach_loop", None)
             if callable(detach_routing):
                 detach_routing()

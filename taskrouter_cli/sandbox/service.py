@@ -246,6 +246,17 @@ class SandboxService:
             if time.monotonic() >= deadline:
                 return False
 
+    def commit_pending(self) -> None:
+        """Commit the writes the store holds for a group commit (``group_commit.py``); when that
+        fails, memory goes back to the last commit as well."""
+        with self._lock:
+            try:
+                self.store.commit_group()
+            except BaseException:
+                self.store.rollback_group()
+                self._reload()
+                raise
+
     def _reload(self) -> None:
         self.state.discard_pending()
         self.state.load()

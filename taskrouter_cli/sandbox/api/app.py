@@ -34,6 +34,7 @@ from taskrouter_cli.sandbox.api.errors import METHOD_NOT_ALLOWED, HttpError, bad
 from taskrouter_cli.sandbox.api.params import coerce_params, decode_form, decode_query, paging
 from taskrouter_cli.sandbox.api.responses import (
     CALL_KEY,
+    GROUP_COMMIT_KEY,
     SERVICE_KEY,
     authenticated,
     base_url,
@@ -46,6 +47,7 @@ from taskrouter_cli.sandbox.api.serialize import render_list, render_record
 from taskrouter_cli.sandbox.api.spec import PAGING_PARAMS, Operation, load_spec
 from taskrouter_cli.sandbox.api.statistics import dispatch_statistics
 from taskrouter_cli.sandbox.errors import TaskRouterError
+from taskrouter_cli.sandbox.group_commit import GroupCommit
 
 log = logging.getLogger("taskrouter_cli.sandbox.api")
 
@@ -214,12 +216,21 @@ async def handle_not_found(request: web.Request) -> web.StreamResponse:
     raise not_found(request.path)
 
 
-def make_caller(executor: Executor | None) -> Callable[..., Awaitable[Any]]:
+def make_caller(
+    executor: Executor | None, group: GroupCommit | None = None
+) -> Callable[..., Awaitable[Any]]:
+    """How handlers call the service: on the loop (or ``executor``), and -- with a group
+    commit -- returning only once what the call wrote (or read) is committed."""
+
     async def call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         if executor is None:
-            return fn(*args, **kwargs)
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(executor, partial(fn, *args, **kwargs))
+            result = fn(*args, **kwargs)
+        else:
+            loop = asyncio.get_running_loop()
+            result = await loop.run_in_executor(executor, partial(fn, *args, **kwargs))
+        if group is not None:
+            await group.durable()
+        return result
 
     return call
 
@@ -234,7 +245,9 @@ def create_app(
     load_spec()
     app = web.Application(middlewares=[error_middleware], client_max_size=max_body_bytes)
     app[SERVICE_KEY] = service
-    app[CALL_KEY] = make_caller(executor)
+    group = GroupCommit(service)
+    app[GROUP_COMMIT_KEY] = group
+    app[CALL_KEY] = make_caller(executor, group)
     control.add_routes(app)
     app.router.add_route("*", "/v1", handle_v1)
     app.router.add_route("*", "/v1/{tail:.*}", handle_v1)

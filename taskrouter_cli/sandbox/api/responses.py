@@ -17,6 +17,8 @@ Caller = Callable[..., Awaitable[Any]]
 
 SERVICE_KEY: web.AppKey[Any] = web.AppKey("service")
 CALL_KEY: web.AppKey[Caller] = web.AppKey("call")
+GROUP_COMMIT_KEY: web.AppKey[Any] = web.AppKey("group_commit")
+"""The app's :class:`taskrouter_cli.sandbox.group_commit.GroupCommit` (attached by the server)."""
 
 
 def json_response(
