@@ -13,10 +13,12 @@ Routes (only for a browser on this machine, see below)::
 Security:
 
 * The console answers only requests from a loopback address carrying a loopback ``Host``
-  (``localhost``, ``127.0.0.1``, ``[::1]``, with any port). Requests through a tunnel carry the
-  public host name, so through the tunnel only ``/assignment`` and ``/events`` are reachable and
-  everything else -- the page, the stream, ``/healthz`` -- is 404. A DNS-rebinding page also
-  sends its own host name and gets 404.
+  (``localhost``, ``127.0.0.1``, ``[::1]``, with any port) and no proxy headers
+  (``X-Forwarded-For`` and the like, which tunnels add even when they rewrite ``Host``).
+  Requests through a tunnel carry the public host name and a forwarding header, so through the
+  tunnel only ``/assignment`` and ``/events`` are reachable and everything else -- the page,
+  the stream, ``/healthz`` -- is 404. A DNS-rebinding page also sends its own host name and
+  gets 404.
 * Every POST needs the per-run token embedded in the page (header ``X-Trcli-Console-Token``), an
   ``Origin`` equal to the page's own origin and a JSON body: a cross-site form or fetch cannot
   change anything.
@@ -77,6 +79,20 @@ SECURITY_HEADERS = {
 }
 
 
+PROXY_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Real-IP")
+"""Headers a proxy or tunnel adds (ngrok adds X-Forwarded-For) and a browser never sends."""
+
+
+def is_from_this_machine(request: web.BaseRequest) -> bool:
+    """A loopback peer, a loopback Host, and no sign of having come through a proxy: a tunnel
+    that rewrites Host to localhost still adds X-Forwarded-For."""
+    return (
+        is_loopback_address(request.remote)
+        and is_loopback_host(request.host)
+        and not any(name in request.headers for name in PROXY_HEADERS)
+    )
+
+
 def _static(name: str) -> bytes:
     return (resources.files("taskrouter_cli.callbacks") / "static" / name).read_bytes()
 
@@ -135,8 +151,7 @@ class Console:
     async def _route(self, request: web.BaseRequest) -> web.StreamResponse | None:
         from aiohttp import web
 
-        local = is_loopback_address(request.remote) and is_loopback_host(request.host)
-        if not local:
+        if not is_from_this_machine(request):
             return web.Response(
                 status=404,
                 body=json.dumps({"error": f"No route {request.path}", "status": 404}).encode(),
