@@ -229,6 +229,15 @@ def sandbox(
     """
     if ctx.invoked_subcommand is not None:
         return
+    if auth_token is not None and (
+        ctx.get_parameter_source("auth_token") is click.core.ParameterSource.COMMANDLINE
+    ):
+        from taskrouter_cli.output import info
+
+        info(
+            "[yellow]Note: --auth-token is visible to other users in 'ps'; "
+            "set TRCLI_SANDBOX_AUTH_TOKEN instead.[/yellow]"
+        )
     clock = None
     if time_travel:
         from taskrouter_cli.sandbox.clock import SkippableClock

@@ -85,7 +85,7 @@ def test_env_prints_the_credentials_and_url_of_the_running_sandbox(
 ) -> None:
     database = tmp_path / "sandbox.db"
     token = "f" * 32
-    _, url = start_sandbox(database, env={"TRCLI_SANDBOX_AUTH_TOKEN": token})
+    running, url = start_sandbox(database, env={"TRCLI_SANDBOX_AUTH_TOKEN": token})
     outcome = invoke(["sandbox", "env", "--db", str(database)], {})
     assert outcome.exit_code == 0, outcome.stderr
     values = dict(
@@ -99,6 +99,9 @@ def test_env_prints_the_credentials_and_url_of_the_running_sandbox(
         timeout=5,
     )
     assert answer.status_code == 200
+    running.terminate()
+    _, stderr = running.communicate(timeout=20)
+    assert "visible to other users" not in stderr.decode()
 
 
 def test_an_auth_token_given_on_the_command_line_is_the_databases_from_then_on(
@@ -108,6 +111,7 @@ def test_an_auth_token_given_on_the_command_line_is_the_databases_from_then_on(
     token = "e" * 32
     first, _ = start_sandbox(database, "--auth-token", token)
     first.terminate()
-    first.communicate(timeout=20)
+    _, stderr = first.communicate(timeout=20)
+    assert "visible to other users in 'ps'" in stderr.decode()  # TRCLI_SANDBOX_AUTH_TOKEN is not
     outcome = invoke(["sandbox", "env", "--db", str(database)], {})
     assert f"export TWILIO_AUTH_TOKEN={token}" in outcome.stdout
