@@ -131,12 +131,33 @@ def print_table(
     cells = [[cell(row.get(name)) for _, name in columns] for row in rows]
     out = console()
     minimums = _minimum_widths(columns, cells, out.width)
+    if any(_is_sid_column(h, n) for h, n in columns) and not any(minimums):
+        _print_vertical(cells, columns, title)
+        return
     for (header, name), minimum in zip(columns, minimums, strict=True):
         is_sid = _is_sid_column(header, name) and minimum == SID_WIDTH
         table.add_column(header, overflow="fold", no_wrap=is_sid, min_width=minimum)
     for row_cells in cells:
         table.add_row(*row_cells)
     out.print(table)
+
+
+def _print_vertical(cells: list[list[str]], columns: Sequence[Column], title: str | None) -> None:
+    """A terminal too narrow for the table's SIDs: one block of "Header  value" lines per row,
+    so every SID stays whole on its own line (a cut SID cannot be copied)."""
+    from rich.table import Table
+
+    out = console()
+    if title:
+        out.print(title)
+    for number, row_cells in enumerate(cells, start=1):
+        block = Table(show_header=False, box=None, pad_edge=False)
+        block.add_column(style="bold", no_wrap=True)
+        block.add_column(overflow="fold")
+        for (header, _), value in zip(columns, row_cells, strict=True):
+            block.add_row(header, value)
+        out.print(f"[dim]── {number} ──[/dim]")
+        out.print(block)
 
 
 def _minimum_widths(

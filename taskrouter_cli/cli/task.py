@@ -405,20 +405,20 @@ def _watch_live(workspace: Any, sid: str, poller: Any) -> Any:
 
 
 def _render(snapshot: Any) -> Any:
-    from rich.table import Table
+    """The live view: one line per thing, each SID whole (lines wrap between words, so a SID
+    moves to the next line on a narrow terminal instead of being cut)."""
+    from rich.console import Group
+    from rich.text import Text
 
-    table = Table(title=f"Task {snapshot.task_sid}", title_justify="left")
-    table.add_column("What")
-    table.add_column("State")
-    if snapshot.gone is not None:
-        table.add_row("Task", snapshot.gone.summary())
-        return table
-    table.add_row("Task", f"{snapshot.status} (age {snapshot.age} s)")
-    table.add_row("Queue", snapshot.queue or "-")
+    from taskrouter_cli.sids import labelled
+
+    lines = [
+        Text.assemble(("Task ", "bold"), snapshot.task_sid, f": {snapshot.status}"),
+        Text(f"  age {snapshot.age} s, queue {snapshot.queue or '-'}"),
+    ]
     for reservation in snapshot.reservations:
-        table.add_row(
-            f"Reservation {reservation.sid}", f"{reservation.status} ({reservation.worker_name})"
-        )
+        worker = labelled(reservation.worker_name, reservation.worker_sid)
+        lines.append(Text(f"  reservation {reservation.sid}: {reservation.status} for {worker}"))
     if snapshot.worker_name:
-        table.add_row(f"Worker {snapshot.worker_name}", snapshot.worker_activity or "-")
-    return table
+        lines.append(Text(f"  worker {snapshot.worker_name}: {snapshot.worker_activity or '-'}"))
+    return Group(*lines)
