@@ -20,6 +20,7 @@ BENCHMARKS = {
     "startup": "benchmarks.bench_startup",
     "callback_server": "benchmarks.bench_callback_server",
     "sandbox": "benchmarks.bench_sandbox",
+    "workflow_loop": "benchmarks.bench_workflow_loop",
 }
 
 
