@@ -29,6 +29,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from taskrouter_cli.guards.connections import (
+    BODY_TIMEOUT,
     ConnectionGuard,
     connection_cap,
     listen_backlog,
@@ -134,8 +135,10 @@ class _Serving:
         auto_tick: bool,
         executor_threads: int,
         shutdown_timeout: float,
+        body_timeout: float = BODY_TIMEOUT,
     ) -> None:
         self.service = service
+        self.body_timeout = body_timeout
         self.host = host
         self.requested_port = port
         self.auto_tick = auto_tick
@@ -158,7 +161,7 @@ class _Serving:
 
         self.loop = asyncio.get_running_loop()
         self.stop_event = asyncio.Event()
-        app = create_app(self.service, executor=self.executor)
+        app = create_app(self.service, executor=self.executor, body_timeout=self.body_timeout)
         runner = web.AppRunner(
             app, access_log=None, shutdown_timeout=self.shutdown_timeout, handle_signals=False
         )
@@ -239,6 +242,7 @@ class SandboxServer:
         executor_threads: int = 0,
         shutdown_timeout: float = 5.0,
         close_service_on_stop: bool = True,
+        body_timeout: float = BODY_TIMEOUT,
     ) -> None:
         self.service = service
         self.host = host
@@ -249,6 +253,7 @@ class SandboxServer:
             auto_tick=(not has_fake_clock(service)) if auto_tick is None else auto_tick,
             executor_threads=executor_threads,
             shutdown_timeout=shutdown_timeout,
+            body_timeout=body_timeout,
         )
         self._close_service = close_service_on_stop
         self._thread: threading.Thread | None = None

@@ -19,6 +19,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
@@ -35,8 +36,10 @@ HALF_A_REQUEST = b"POST /assignment HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Le"
 
 def sweep_later(running: Running, seconds: float) -> int:
     """Run the guard's sweep on the server's loop as if ``seconds`` had passed."""
-    guard = running.server.guard
-    loop = running.server._loop
+    return sweep_guard_later(running.server.guard, running.server._loop, seconds)
+
+
+def sweep_guard_later(guard: Any, loop: Any, seconds: float) -> int:
     assert guard is not None and loop is not None
 
     async def sweep() -> int:
@@ -111,6 +114,42 @@ def test_the_oldest_idle_connection_gives_way_beyond_the_cap(serving: Running) -
     finally:
         for connection in [first, *others]:
             connection.close()
+
+
+@pytest.fixture
+def slow_sandbox(fake_clock: Any) -> Iterator[Any]:
+    """A sandbox whose body timeout is 0.3 s (the header deadline is swept, not waited for)."""
+    from taskrouter_cli.sandbox.server import SandboxServer
+    from tests.fixtures.sandbox import make_service
+
+    server = SandboxServer(make_service(fake_clock), body_timeout=0.3).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_the_sandbox_closes_a_connection_that_never_finishes_its_headers(
+    slow_sandbox: Any,
+) -> None:
+    with socket.create_connection(("127.0.0.1", slow_sandbox.port)) as slow:
+        slow.sendall(b"GET /v1/Workspaces HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        requests.get(slow_sandbox.base_url + "/sandbox/health", timeout=5)  # the guard saw it
+        loop = slow_sandbox._serving.loop
+        assert sweep_guard_later(slow_sandbox.guard, loop, HEADER_TIMEOUT / 2) == 0
+        assert sweep_guard_later(slow_sandbox.guard, loop, HEADER_TIMEOUT + 1) >= 1
+        assert is_closed(slow)
+
+
+def test_the_sandbox_answers_408_to_a_body_that_never_finishes(slow_sandbox: Any) -> None:
+    with socket.create_connection(("127.0.0.1", slow_sandbox.port), timeout=5) as slow:
+        slow.sendall(
+            b"POST /sandbox/reset HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\n\r\nseed=tr"
+        )
+        answer = slow.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 408")
+    assert b'"code":408' in answer
 
 
 def with_file_limit(*args: str) -> list[str]:

@@ -29,10 +29,12 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from taskrouter_cli.guards.connections import BODY_TIMEOUT
 from taskrouter_cli.sandbox.api import control
 from taskrouter_cli.sandbox.api.errors import METHOD_NOT_ALLOWED, HttpError, bad_request, not_found
 from taskrouter_cli.sandbox.api.params import coerce_params, decode_form, decode_query, paging
 from taskrouter_cli.sandbox.api.responses import (
+    BODY_TIMEOUT_KEY,
     CALL_KEY,
     GROUP_COMMIT_KEY,
     SERVICE_KEY,
@@ -240,11 +242,13 @@ def create_app(
     *,
     executor: Executor | None = None,
     max_body_bytes: int = MAX_BODY_BYTES,
+    body_timeout: float = BODY_TIMEOUT,
 ) -> web.Application:
     """The sandbox application for ``service`` (a ``SandboxService``)."""
     load_spec()
     app = web.Application(middlewares=[error_middleware], client_max_size=max_body_bytes)
     app[SERVICE_KEY] = service
+    app[BODY_TIMEOUT_KEY] = body_timeout
     group = GroupCommit(service)
     app[GROUP_COMMIT_KEY] = group
     app[CALL_KEY] = make_caller(executor, group)

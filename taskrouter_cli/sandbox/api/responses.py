@@ -18,6 +18,8 @@ Caller = Callable[..., Awaitable[Any]]
 SERVICE_KEY: web.AppKey[Any] = web.AppKey("service")
 CALL_KEY: web.AppKey[Caller] = web.AppKey("call")
 GROUP_COMMIT_KEY: web.AppKey[Any] = web.AppKey("group_commit")
+BODY_TIMEOUT_KEY: web.AppKey[float] = web.AppKey("body_timeout")
+"""Seconds a request may take to send its body (guards.connections.BODY_TIMEOUT by default)."""
 """The app's :class:`taskrouter_cli.sandbox.group_commit.GroupCommit` (attached by the server)."""
 
 
@@ -45,14 +47,15 @@ def base_url(request: web.Request) -> str:
 
 
 async def read_body(request: web.Request) -> bytes:
-    """The request body, or 408 when it does not arrive within BODY_TIMEOUT seconds."""
-    from taskrouter_cli.guards.connections import BODY_TIMEOUT
-
+    """The request body, or 408 when it does not arrive within the app's body timeout."""
+    if request.content.is_eof():  # all there already: the usual case, no timer needed
+        return await request.read()
+    timeout = request.app[BODY_TIMEOUT_KEY]
     try:
-        return await asyncio.wait_for(request.read(), BODY_TIMEOUT)
+        return await asyncio.wait_for(request.read(), timeout)
     except asyncio.TimeoutError:
         raise HttpError(
-            408, 408, f"The request body did not arrive within {BODY_TIMEOUT:g} seconds"
+            408, 408, f"The request body did not arrive within {timeout:g} seconds"
         ) from None
 
 
