@@ -281,6 +281,15 @@ def workflow_point_callback(
     help="The task's channel (capacity is checked on it in multi-tasking workspaces).",
 )
 @click.option(
+    "--timeout",
+    "task_timeout",
+    type=click.IntRange(1, None),
+    default=86400,
+    show_default=True,
+    metavar="SECONDS",
+    help="The task's Timeout (TTL), as for 'trcli task create'.",
+)
+@click.option(
     "--at",
     "at_text",
     metavar="ISO-TIME",
@@ -296,6 +305,7 @@ def workflow_test(
     attributes: str,
     priority: int,
     channel: str,
+    task_timeout: int,
     at_text: str | None,
     as_json: bool,
 ) -> None:
@@ -334,6 +344,7 @@ def workflow_test(
         at=moment,
         priority=priority,
         channel=channel,
+        task_timeout=task_timeout,
     )
     warnings = configuration_warnings(found.configuration or "")
     if as_json:

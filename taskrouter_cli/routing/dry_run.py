@@ -318,6 +318,14 @@ class _Walk:
             for flt in self.config.filters
         )
 
+    def ttl(self, task_timeout: int) -> TimelineStep:
+        return TimelineStep(
+            float(task_timeout),
+            self.moment(task_timeout),
+            "ttl",
+            f"the task's Timeout ({task_timeout} s) runs out: TaskRouter cancels it",
+        )
+
     def timeline(self, task_timeout: int) -> tuple[list[TimelineStep], list[TargetResult]]:
         steps: list[TimelineStep] = []
         reached: list[TargetResult] = []
@@ -325,14 +333,7 @@ class _Walk:
         age = 0.0
         for _ in range(MAX_STEPS):
             if age >= task_timeout:
-                steps.append(
-                    TimelineStep(
-                        float(task_timeout),
-                        self.moment(task_timeout),
-                        "ttl",
-                        f"the task's Timeout ({task_timeout} s) cancels it",
-                    )
-                )
+                steps.append(self.ttl(task_timeout))
                 break
             context = with_time_of_day(self.attributes, self.moment(age))
             decision = self.config.target_for_age(
@@ -411,6 +412,7 @@ class _Walk:
                 )
             )
             if decision.expires_at_age is None:
+                steps.append(self.ttl(task_timeout))  # it waits until its Timeout
                 break
             age = decision.expires_at_age
         return steps, reached

@@ -30,6 +30,8 @@ class Row:
     expected: list[tuple[float, str, str | None, tuple[str, ...]]] = field(default_factory=list)
     """(age, event, queue, reserved) of every timeline step."""
     workflow: str = LAB
+    timeout: int | None = None
+    """The task's Timeout (TTL); TaskRouter's default (a day) when None."""
 
 
 TIME_OF_DAY_ROWS = [
@@ -81,6 +83,20 @@ ROWS = [
         workflow=QUICKSTART_WORKFLOW,
     ),
     Row(
+        "the default filter has no timeout: the task waits until its TTL",
+        {"selected_language": "fr"},
+        (),
+        expected=[(0, "wait", EVERYONE, ()), (45, "ttl", None, ())],
+        timeout=45,
+    ),
+    Row(
+        "the TTL runs out before the targets do",
+        {"type": "callback"},
+        (),
+        expected=[(0, "skipped", None, ()), (0, "wait", ENGLISH, ()), (30, "ttl", None, ())],
+        timeout=30,
+    ),
+    Row(
         "known agent",
         {"agent": "Bob"},
         ("Alice", "Bob"),
@@ -129,7 +145,8 @@ def test_workflow_test_agrees_with_what_the_sandbox_does(
         sandbox.settle()
         sandbox.advance(5)
     attributes = json.dumps(row.attributes)
-    dry = trcli("workflow", "test", row.workflow, "--attributes", attributes, "--json")
+    timeout = ("--timeout", str(row.timeout)) if row.timeout else ()
+    dry = trcli("workflow", "test", row.workflow, "--attributes", attributes, *timeout, "--json")
     dry = dry.ok().json()
     steps = [
         (step["age"], step["event"], step["queue"], tuple(sorted(step["would_reserve"])))
@@ -138,7 +155,7 @@ def test_workflow_test_agrees_with_what_the_sandbox_does(
     assert steps == row.expected
 
     created = trcli(
-        "task", "create", "--workflow", row.workflow, "--attributes", attributes, "--json"
+        "task", "create", "--workflow", row.workflow, "--attributes", attributes, *timeout, "--json"
     )
     task_sid = created.ok().json()["sid"]
     sandbox.settle()
@@ -161,7 +178,11 @@ def test_workflow_test_agrees_with_what_the_sandbox_does(
             assert priority == step_priority
         else:
             assert status == "canceled", (step_age, status)
-            reason = {"workflow-timeout": "Workflow Timeout", "no-match": "No matching filter"}
+            reason = {
+                "workflow-timeout": "Workflow Timeout",
+                "no-match": "No matching filter",
+                "ttl": "Task TTL Exceeded",
+            }
             assert routing_lab.ws.tasks(task_sid).fetch().reason == reason[event]
     first = next(step for step in row.expected if step[1] != "skipped")
     assert dry["reserved_now"] == list(first[3] if first[:2] == (0, "reserve") else ())
