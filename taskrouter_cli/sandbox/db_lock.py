@@ -5,7 +5,8 @@ reservation twice and leave routing state that only a reset repairs. So ``trcli 
 an exclusive ``flock`` on ``<database>.lock`` before opening the database and keeps it until it
 exits (the kernel drops it when the process dies, even by SIGKILL). The lock file also says who
 holds it -- ``{"pid": ..., "url": ...}`` -- so a second start, or ``sandbox reset`` on a database
-in use, can name the running sandbox, and ``sandbox env`` can print its URL.
+in use, can name the running sandbox, and ``sandbox env`` can print its URL. (Where there is
+no ``fcntl`` -- Windows -- nothing is locked.)
 
 Usage::
 
@@ -21,13 +22,19 @@ Usage::
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 from taskrouter_cli.guards.private_files import PRIVATE_FILE_MODE
+
+fcntl: ModuleType | None
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no flock, so no lock (documented)
+    fcntl = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,9 @@ class DatabaseLock:
     def acquire(self) -> None:
         """Take the lock or raise :class:`DatabaseInUse` naming the holder."""
         descriptor = self._open()
+        if fcntl is None:
+            self._descriptor = descriptor
+            return
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -99,7 +109,7 @@ class DatabaseLock:
 
     def holder(self) -> Owner | None:
         """Who holds the lock now, or None when nobody does (never takes it for long)."""
-        if not self.path.exists():
+        if fcntl is None or not self.path.exists():
             return None
         try:
             descriptor = os.open(self.path, os.O_RDWR)
