@@ -120,7 +120,6 @@ class Console:
         self.state.reply_description = reply_description
         self.token = secrets.token_urlsafe(32)
         self.poll_seconds = poll_seconds
-        self.refresh_error: str | None = None
         self._describe_error = describe_error
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="trcli-console")
         self._files = {path: _static(name) for path, (name, _) in STATIC.items()}
@@ -194,7 +193,6 @@ class Console:
 
     def _snapshot_event(self) -> bytes:
         snapshot = self.state.snapshot()
-        snapshot["problem"] = self.refresh_error
         return b"event: state\ndata: " + json.dumps(snapshot).encode() + b"\n\n"
 
     async def _stream(self, request: web.BaseRequest) -> web.StreamResponse:
@@ -243,9 +241,8 @@ class Console:
         while not self._closing and self._streams > 0:
             self._wake.clear()
             before = self.state.version
-            problem = self.refresh_error
             await loop.run_in_executor(self._executor, self._refresh_all)
-            if self.state.version != before or self.refresh_error != problem:
+            if self.state.version != before:
                 self._notify()
             try:
                 await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
@@ -266,9 +263,9 @@ class Console:
             keys.update(dict.fromkeys(self.state.tracked()))
             for task_sid, reservation_sid in keys:
                 self._refresh_one(task_sid, reservation_sid)
-            self.refresh_error = None
+            self.state.set_problem(None)
         except Exception as exc:  # noqa: BLE001 - shown on the page; the next poll retries
-            self.refresh_error = "Could not read TaskRouter: " + self._words(exc)
+            self.state.set_problem("Could not read TaskRouter: " + self._words(exc))
 
     def _refresh_one(self, task_sid: str, reservation_sid: str) -> None:
         from taskrouter_cli.operations import agents
@@ -416,4 +413,4 @@ class Console:
                 return
             self.state.set_people(agents.list_workers(self.workspace), None)
         except Exception as exc:  # noqa: BLE001 - the next poll retries
-            self.refresh_error = "Could not read TaskRouter: " + self._words(exc)
+            self.state.set_problem("Could not read TaskRouter: " + self._words(exc))

@@ -90,6 +90,8 @@ class ConsoleState:
         self._wall_clock = wall_clock
         self.version = 0
         self.reply_description = ""
+        self.problem: str | None = None
+        """Why TaskRouter could not be read on the last try (shown on the page), or None."""
 
     # -- inputs -------------------------------------------------------------------------------
 
@@ -170,6 +172,12 @@ class ConsoleState:
             if changed:
                 self._changed()
 
+    def set_problem(self, problem: str | None) -> None:
+        with self._lock:
+            if problem != self.problem:
+                self.problem = problem
+                self._changed()
+
     def _changed(self) -> None:
         self.version += 1
 
@@ -198,6 +206,7 @@ class ConsoleState:
             return {
                 "version": self.version,
                 "reply": self.reply_description,
+                "problem": self.problem,
                 "workers": [asdict(w) for w in self._workers],
                 "activities": [asdict(a) for a in self._activities],
                 "reservations": [asdict(c) for c in self._cards.values()],

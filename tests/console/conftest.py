@@ -88,11 +88,24 @@ def sdk_for(sandbox: Any) -> Any:
     return client.taskrouter.v1.workspaces(sandbox.workspace_sid)
 
 
-def describe_error(exc: BaseException) -> str | None:
+def error_words(sandbox: Any) -> Callable[[BaseException], str | None]:
+    """What ``trcli serve --ui`` gives the console: the CLI's one-line errors for the sandbox."""
     from taskrouter_cli.client import translate_exception
+    from taskrouter_cli.config import load_settings
 
-    error = translate_exception(exc)
-    return error.one_line() if error is not None else None
+    settings = load_settings(
+        {
+            "account_sid": sandbox.account_sid,
+            "auth_token": sandbox.auth_token,
+            "api_url": sandbox.base_url,
+        }
+    )
+
+    def describe(exc: BaseException) -> str | None:
+        error = translate_exception(exc, settings)
+        return error.one_line() if error is not None else None
+
+    return describe
 
 
 @dataclass
@@ -136,7 +149,7 @@ def start_console(quickstart: Quickstart) -> Iterator[Callable[..., RunningConso
         sandbox = quickstart.sandbox
         console = Console(
             sdk_for(sandbox),
-            describe_error=describe_error,
+            describe_error=error_words(sandbox),
             reply_description=reply.describe(),
         )
         settings: dict[str, Any] = {

@@ -297,3 +297,19 @@ def test_keyboard_focus_stays_on_the_card_and_changes_are_announced(
     page.wait_for_selector(f"#announce:has-text('Accepted {reservation_sid}')", state="attached")
     assert page.evaluate("document.activeElement.tagName") == "H3"
     assert page.evaluate("document.activeElement.closest('[data-reservation-sid]') !== null")
+
+
+def test_when_taskrouter_cannot_be_reached_the_page_says_so(
+    console: RunningConsole, page: Any
+) -> None:
+    console.open(page)
+    page.locator("[data-worker-sid]", has_text="Alice").wait_for()
+    console.quickstart.sandbox.server.stop()
+    problem = page.wait_for_selector("#problem:not([hidden])", timeout=3 * WAIT_MS)
+    words = problem.inner_text()
+    base_url = console.quickstart.sandbox.base_url
+    assert words.startswith(
+        f"Could not read TaskRouter: Cannot reach the TaskRouter API at {base_url}"
+    )
+    assert "Is the sandbox running?" in words
+    assert page.locator("[data-worker-sid]", has_text="Alice").count() == 1  # last known state
