@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -41,7 +42,7 @@ class Core:
         return self.clock.now().replace(microsecond=0)
 
     # records ---------------------------------------------------------------------------------
-    def attrs(self, record: Record) -> dict[str, Any]:
+    def attrs(self, record: Mapping[str, Any]) -> dict[str, Any]:
         """The record's ``attributes`` parsed (read-only; cached per SID while the text is
         unchanged, for the :data:`ATTRIBUTE_CACHE_SIZE` records used last)."""
         text = record.get("attributes") or "{}"

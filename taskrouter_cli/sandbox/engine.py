@@ -52,7 +52,7 @@ from taskrouter_cli.routing.workflow import (
 
 from .core import Core
 from .lifecycle import FINISHED_TASK, OPEN_TASK, Due, Lifecycles
-from .records import Reservation, Task, TaskQueue, Worker
+from .records import Reservation, Task, TaskQueue, Worker, Workflow, Workspace
 from .state import Record, RoutingJob
 
 QueueKey = tuple[float, float, float]
@@ -80,7 +80,8 @@ class Engine:
         self._members.clear()
         self._timers.clear()
         self._configs.clear()
-        for task in self.state.records["task"].values():
+        for record in self.state.records["task"].values():
+            task = cast(Task, record)
             if task["assignment_status"] in OPEN_TASK:
                 self.schedule(task.get("_ttl_deadline"), "ttl", task["sid"])
                 self.schedule(task.get("_target_deadline"), "target", task["sid"])
@@ -93,13 +94,19 @@ class Engine:
                 self.schedule(res.get("_deadline"), "reservation", res["sid"])
 
     # helpers ---------------------------------------------------------------------------------
+    def _task(self, sid: str) -> Task:
+        return cast(Task, self.state.records["task"][sid])
+
+    def _worker(self, sid: str) -> Worker:
+        return cast(Worker, self.state.records["worker"][sid])
+
     def now_ts(self) -> float:
         return self.core.now().timestamp()
 
     def multi(self, workspace_sid: str) -> bool:
         return bool(self.core.workspace(workspace_sid)["multi_task_enabled"])
 
-    def config(self, workflow: Record) -> WorkflowConfiguration | None:
+    def config(self, workflow: Workflow) -> WorkflowConfiguration | None:
         text = workflow["configuration"]
         cached = self._configs.get(workflow["sid"])
         if cached is not None and cached[0] is text:
@@ -111,7 +118,7 @@ class Engine:
         self._configs[workflow["sid"]] = (text, cfg)
         return cfg
 
-    def worker_view(self, worker: Record) -> dict[str, Any]:
+    def worker_view(self, worker: Worker | Record) -> dict[str, Any]:
         """Worker attributes plus the fields target expressions may use."""
         view = dict(self.core.attrs(worker))
         view.update(
@@ -122,12 +129,12 @@ class Engine:
         )
         return view
 
-    def task_context(self, task: Record) -> Mapping[str, Any]:
+    def task_context(self, task: Task) -> Mapping[str, Any]:
         """The task's attributes with the documented ``taskrouter.*`` time-of-day keys, on the
         sandbox's clock (Twilio docs: "Time of Day Routing for TaskRouter")."""
         return with_time_of_day(self.core.attrs(task), self.core.now())
 
-    def target_context(self, task_attrs: Mapping[str, Any], worker: Record) -> Mapping[str, Any]:
+    def target_context(self, task_attrs: Mapping[str, Any], worker: Worker) -> Mapping[str, Any]:
         """What a target ``expression`` is evaluated against: ``task.*``, ``worker.*`` and the
         time-of-day keys."""
         now = self.core.now()
@@ -135,7 +142,7 @@ class Engine:
             {"task": with_time_of_day(task_attrs, now), "worker": self.worker_view(worker)}, now
         )
 
-    def queue_matches(self, queue: Record, worker: Record) -> bool:
+    def queue_matches(self, queue: TaskQueue, worker: Worker) -> bool:
         text = queue.get("target_workers")
         if text is None:
             text = "1==1"
@@ -146,20 +153,22 @@ class Engine:
         except ExpressionError:
             return False
 
-    def members(self, queue: Record) -> set[str]:
+    def members(self, typed: TaskQueue | Record) -> set[str]:
+        queue = cast(TaskQueue, typed)
         found = self._members.get(queue["sid"])
         if found is None:
             found = {
                 worker["sid"]
-                for worker in self.state.in_workspace(queue["workspace_sid"], "worker").values()
+                for worker in self.state.workers_in(queue["workspace_sid"]).values()
                 if self.queue_matches(queue, worker)
             }
             self._members[queue["sid"]] = found
         return found
 
-    def current_target(self, task: Record) -> Target | None:
+    def current_target(self, typed: Task | Record) -> Target | None:
+        task = cast(Task, typed)
         step = task.get("_step")
-        workflow = self.state.get("workflow", task.get("workflow_sid") or "")
+        workflow = self.state.workflow(task.get("workflow_sid") or "")
         if step is None or workflow is None:
             return None
         cfg = self.config(workflow)
@@ -169,53 +178,53 @@ class Engine:
         try:
             if filter_index is None:
                 return cfg.default_filter
-            return cfg.filters[filter_index].targets[target_index]
+            return cfg.filters[filter_index].targets[target_index or 0]
         except IndexError:
             return None
 
-    def pending_reservations(self, task: Record) -> list[Record]:
+    def pending_reservations(self, task: Task | Record) -> list[Reservation]:
         return [
             res
-            for res in self.state.reservations_of_task(task["sid"])
+            for res in self.state.task_reservations(task["sid"])
             if res["reservation_status"] == "pending"
         ]
 
     # routing after the write ----------------------------------------------------------------
     # A write changes only what it answers; the routing it makes due is queued (durably, in the
     # write's transaction) and run by :meth:`run_jobs` right after the answer, in order.
-    def route_task(self, task: Record) -> None:
+    def route_task(self, task: Task | Record) -> None:
         """Evaluate the task's workflow and reserve workers for it (after the answer)."""
         self.state.add_job(RoutingJob("task", task["sid"]))
 
-    def offer(self, task: Record) -> None:
+    def offer(self, task: Task | Record) -> None:
         """Offer the task to the workers free now (after the answer)."""
         self.state.add_job(RoutingJob("offer", task["sid"]))
 
-    def route_worker(self, worker: Record) -> None:
+    def route_worker(self, worker: Worker | Record) -> None:
         """Give the worker the best waiting tasks it may serve (after the answer)."""
         self.state.add_job(RoutingJob("worker", worker["sid"]))
 
-    def queue_changed(self, queue: Record) -> None:
+    def queue_changed(self, queue: TaskQueue | Record) -> None:
         """target_workers / task_order / max_reserved_workers changed (after the answer)."""
         self.state.add_job(RoutingJob("queue", queue["sid"]))
 
     def run_job(self, job: RoutingJob) -> None:
         if job.action == "worker":
-            worker = self.state.get("worker", job.sid)
+            worker = self.state.worker(job.sid)
             if worker is not None:
                 self._route_worker(worker)
         elif job.action in ("task", "offer"):
-            task = self.state.get("task", job.sid)
+            task = self.state.task(job.sid)
             if task is not None:
                 (self._route_task if job.action == "task" else self._offer)(task)
         elif job.action == "queue":
-            queue = self.state.get("task_queue", job.sid)
+            queue = self.state.task_queue(job.sid)
             if queue is not None:
                 self._queue_changed(queue)
         elif job.action == "assigned":
-            res = self.state.get("reservation", job.sid)
+            res = self.state.reservation(job.sid)
             if res is not None:
-                self._assignment_activity(res)
+                self._due(self.life.assignment_activity(res))
 
     # timers ----------------------------------------------------------------------------------
     def schedule(self, when: float | None, kind: str, sid: str) -> None:
@@ -239,7 +248,7 @@ class Engine:
             return bool(task.get("_ttl_deadline") == when)
         return bool(task.get("_target_deadline") == when)
 
-    def schedule_ttl(self, task: Record) -> None:
+    def schedule_ttl(self, task: Task | Record) -> None:
         """Start the task's TTL timer (``_ttl_deadline``)."""
         self.schedule(task["_ttl_deadline"], "ttl", task["sid"])
 
@@ -267,14 +276,14 @@ class Engine:
             elif kind == "purge":
                 self.purge(self.state.records["task"][sid])
             else:
-                task = self.state.records["task"][sid]
+                task = self._task(sid)
                 if task["assignment_status"] == "pending":
                     self._emit_task(task, "task-queue.timeout", "timed out of TaskQueue")
                     self.route_task(task)
         return fired
 
     # queues of waiting tasks -------------------------------------------------------------------
-    def _key(self, task: Record, queue: Record | None) -> QueueKey:
+    def _key(self, task: Task, queue: TaskQueue | None) -> QueueKey:
         start = task["virtual_start_time"].timestamp()
         if queue is not None and queue.get("task_order") == "LIFO":
             # "Unlike FIFO ordering, LIFO ordering does not consider the Task priority"
@@ -282,24 +291,23 @@ class Engine:
             return (0, -start, -task["_seq"])
         return (-task["priority"], start, task["_seq"])
 
-    def _enqueue(self, task: Record) -> None:
+    def _enqueue(self, task: Task) -> None:
         self.dequeue(task)
         target = task.get("routing_target") or ""
         if target.startswith("WK"):
             self.direct.setdefault(target, []).append(task["sid"])
-        elif task.get("task_queue_sid"):
-            queue = self.state.get("task_queue", task["task_queue_sid"])
-            key = self._key(task, queue)
-            bisect.insort(self.waiting.setdefault(task["task_queue_sid"], []), (key, task["sid"]))
-            self._entries[task["sid"]] = (task["task_queue_sid"], key)
+        elif (queue_sid := task.get("task_queue_sid")) is not None:
+            key = self._key(task, self.state.task_queue(queue_sid))
+            bisect.insort(self.waiting.setdefault(queue_sid, []), (key, task["sid"]))
+            self._entries[task["sid"]] = (queue_sid, key)
         else:
             return
         if not task.get("_waiting"):
             task["_waiting"] = True
             self.state.touch("task", task)
 
-    def dequeue(self, typed: Record | Task) -> None:
-        task = cast(Record, typed)
+    def dequeue(self, typed: Task | Record) -> None:
+        task = cast(Task, typed)
         entry = self._entries.pop(task["sid"], None)
         if entry is not None:
             queue_sid, key = entry
@@ -314,23 +322,24 @@ class Engine:
             task["_waiting"] = False
             self.state.touch("task", task)
 
-    def reorder(self, task: Record) -> None:
+    def reorder(self, typed: Task | Record) -> None:
+        task = cast(Task, typed)
         """Priority or virtual start time changed: move the task to its new place."""
         if task["sid"] in self._entries:
             self._enqueue(task)
 
-    def _needs_workers(self, task: Record) -> bool:
+    def _needs_workers(self, task: Task) -> bool:
         if task["assignment_status"] not in OPEN_TASK:
             return False
         if task.get("routing_target", "") and str(task["routing_target"]).startswith("WK"):
             return not self.pending_reservations(task)
-        queue = self.state.get("task_queue", task.get("task_queue_sid") or "")
+        queue = self.state.task_queue(task.get("task_queue_sid") or "")
         if queue is None:
             return False
         return len(self.pending_reservations(task)) < queue["max_reserved_workers"]
 
-    def sync_waiting(self, typed: Record | Task) -> None:
-        task = cast(Record, typed)
+    def sync_waiting(self, typed: Task | Record) -> None:
+        task = cast(Task, typed)
         if self._needs_workers(task):
             if task["sid"] not in self._entries and not task.get("_waiting"):
                 self._enqueue(task)
@@ -338,21 +347,22 @@ class Engine:
             self.dequeue(task)
 
     # routing a task --------------------------------------------------------------------------
-    def _route_task(self, task: Record) -> None:
+    def _route_task(self, task: Task) -> None:
         """Evaluate where a pending task belongs and try to reserve workers for it."""
         if task["assignment_status"] != "pending":
             return
         self.dequeue(task)
         target = task.get("routing_target") or ""
         if target.startswith("WK") or task.get("_fixed_queue"):
-            if task.get("_fixed_queue") and task.get("task_queue_sid") != task["_fixed_queue"]:
-                queue = self.state.get("task_queue", task["_fixed_queue"])
+            fixed = task.get("_fixed_queue")
+            if fixed and task.get("task_queue_sid") != fixed:
+                queue = self.state.task_queue(fixed)
                 if queue is not None:
                     self._enter_queue(task, queue)
             self._enqueue(task)
             self._offer(task)
             return
-        workflow = self.state.get("workflow", task.get("workflow_sid") or "")
+        workflow = self.state.workflow(task.get("workflow_sid") or "")
         cfg = self.config(workflow) if workflow is not None else None
         if cfg is None:
             return
@@ -365,7 +375,7 @@ class Engine:
             if target_index == len(targets) - 1:
                 self._emit_task(task, "workflow.skipped", "skipped the last workflow step")
         if isinstance(decision, TargetStep):
-            queue = self.state.get("task_queue", decision.queue)
+            queue = self.state.task_queue(decision.queue)
             if queue is None:
                 return
             if decision.priority is not None and decision.priority != task["priority"]:
@@ -392,7 +402,7 @@ class Engine:
                 task["_step"] = None
                 self.state.touch("task", task)
 
-    def _enter_queue(self, task: Record, queue: Record) -> None:
+    def _enter_queue(self, task: Task, queue: TaskQueue) -> None:
         previous = task.get("task_queue_sid")
         task["task_queue_sid"] = queue["sid"]
         task["task_queue_friendly_name"] = queue["friendly_name"]
@@ -402,21 +412,21 @@ class Engine:
             self._emit_task(task, "task-queue.moved", f"moved to TaskQueue {queue['sid']}")
         self._emit_task(task, "task-queue.entered", f"entered TaskQueue {queue['sid']}")
 
-    def _skip(self, task: Record, step: TargetStep) -> bool:
-        queue = self.state.get("task_queue", step.queue)
+    def _skip(self, task: Task, step: TargetStep) -> bool:
+        queue = self.state.task_queue(step.queue)
         if queue is None:
             return True
         counts: dict[str, Any] = {"available": 0, "unavailable": 0}
         for worker_sid in self.members(queue):
-            worker = self.state.records["worker"][worker_sid]
+            worker = self._worker(worker_sid)
             counts["available" if worker["available"] else "unavailable"] += 1
             counts[worker["activity_sid"]] = counts.get(worker["activity_sid"], 0) + 1
         reservable = bool(self.candidates(task, queue, step.target, limit=1))
         return step.target.skip_applies(counts, reservable_now=reservable)
 
     def candidates(
-        self, task: Record, queue: Record | None, target: Target | None, limit: int
-    ) -> list[Record]:
+        self, task: Task, queue: TaskQueue | None, target: Target | None, limit: int
+    ) -> list[Worker]:
         """Workers that may be reserved for ``task`` now, best first."""
         task_attrs = self.core.attrs(task)
         busy = {res["worker_sid"] for res in self.pending_reservations(task)}
@@ -429,12 +439,12 @@ class Engine:
             return []
         known = target.known_worker(task_attrs) if target is not None else None
         ignore = bool(task.get("ignore_capacity")) and direct.startswith("WK")
-        found: list[Record] = []
+        found: list[Worker] = []
         for worker_sid in pool:
-            worker = self.state.get("worker", worker_sid)
+            worker = self.state.worker(worker_sid)
             if worker is None or worker_sid in busy or not self.can_take(worker, task, ignore):
                 continue
-            if known is not None and worker[known[0]] != known[1]:
+            if known is not None and known_value(worker, known[0]) != known[1]:
                 continue
             if (
                 target is not None
@@ -448,7 +458,7 @@ class Engine:
             found = order_workers(found, target.order_by, self.worker_view)
         return found[:limit]
 
-    def can_take(self, worker: Record, task: Record, ignore_capacity: bool = False) -> bool:
+    def can_take(self, worker: Worker, task: Task, ignore_capacity: bool = False) -> bool:
         if not worker["available"]:
             return False
         if self.multi(worker["workspace_sid"]):
@@ -462,12 +472,12 @@ class Engine:
             return bool(used < channel["configured_capacity"])
         return ignore_capacity or worker["_open"] == 0
 
-    def _offer(self, task: Record) -> None:
+    def _offer(self, task: Task) -> None:
         """Create as many reservations as the task's queue allows with the workers free now."""
         if task["assignment_status"] not in OPEN_TASK:
             return
         direct = task.get("routing_target") or ""
-        queue = self.state.get("task_queue", task.get("task_queue_sid") or "")
+        queue = self.state.task_queue(task.get("task_queue_sid") or "")
         if direct.startswith("WK"):
             wanted = 1 - len(self.pending_reservations(task))
         elif queue is not None:
@@ -480,7 +490,7 @@ class Engine:
         self.sync_waiting(task)
 
     # routing a worker ------------------------------------------------------------------------
-    def _route_worker(self, worker: Record) -> None:
+    def _route_worker(self, worker: Worker) -> None:
         """Give an available worker the best waiting task(s) it may serve."""
         for _ in range(1000):
             if not worker["available"] or self.state.get("worker", worker["sid"]) is None:
@@ -492,23 +502,24 @@ class Engine:
             self.reserve(task, worker, queue)
             self.sync_waiting(task)
 
-    def _best_task_for(self, worker: Record) -> tuple[Record, Record | None] | None:
-        workspace = self.core.workspace(worker["workspace_sid"])
-        best: tuple[tuple[Any, ...], Record, Record | None] | None = None
+    def _best_task_for(self, worker: Worker) -> tuple[Task, TaskQueue | None] | None:
+        workspace = cast(Workspace, self.core.workspace(worker["workspace_sid"]))
+        best: tuple[tuple[float, ...], Task, TaskQueue | None] | None = None
         free = self._free_channels(worker, workspace)
         for task_sid in list(self.direct.get(worker["sid"], ())):
-            task = self.state.records["task"][task_sid]
+            task = self._task(task_sid)
             if self._may_serve(worker, task, None):
-                rank = (-task["priority"], 0, task["virtual_start_time"].timestamp(), task["_seq"])
+                start = task["virtual_start_time"].timestamp()
+                rank: tuple[float, ...] = (-task["priority"], 0, start, task["_seq"])
                 if best is None or rank < best[0]:
                     best = (rank, task, None)
-        for queue in self.state.in_workspace(worker["workspace_sid"], "task_queue").values():
+        for queue in self.state.queues_in(worker["workspace_sid"]).values():
             if worker["sid"] not in self.members(queue):
                 continue
             if not free:
                 break
             for key, task_sid in self.waiting.get(queue["sid"], ()):
-                task = self.state.records["task"][task_sid]
+                task = self._task(task_sid)
                 if task["task_channel_sid"] not in free or not self._may_serve(worker, task, queue):
                     continue
                 order = 0 if queue["task_order"] == workspace["prioritize_queue_order"] else 1
@@ -518,9 +529,9 @@ class Engine:
                 break
         return None if best is None else (best[1], best[2])
 
-    def _free_channels(self, worker: Record, workspace: Record) -> set[str]:
+    def _free_channels(self, worker: Worker, workspace: Workspace) -> set[str]:
         """Task channels on which the worker could take one more task right now."""
-        channels = self.state.channels_by_worker.get(worker["sid"], {})
+        channels = self.state.channels_of(worker["sid"])
         if not workspace["multi_task_enabled"]:
             return set(channels) if worker["_open"] == 0 else set()
         return {
@@ -530,7 +541,7 @@ class Engine:
             and channel["assigned_tasks"] + channel["_reserved"] < channel["configured_capacity"]
         }
 
-    def _may_serve(self, worker: Record, task: Record, queue: Record | None) -> bool:
+    def _may_serve(self, worker: Worker, task: Task, queue: TaskQueue | None) -> bool:
         ignore = bool(task.get("ignore_capacity")) and queue is None
         if not self.can_take(worker, task, ignore):
             return False
@@ -541,14 +552,15 @@ class Engine:
             return True
         task_attrs = self.core.attrs(task)
         known = target.known_worker(task_attrs)
-        if known is not None and worker[known[0]] != known[1]:
+        if known is not None and known_value(worker, known[0]) != known[1]:
             return False
         if target.expression is not None:
             return target.expression.evaluate(self.target_context(task_attrs, worker))
         return True
 
-    def worker_attributes_changed(self, worker: Record) -> None:
-        for queue in self.state.in_workspace(worker["workspace_sid"], "task_queue").values():
+    def worker_attributes_changed(self, typed: Worker | Record) -> None:
+        worker = cast(Worker, typed)
+        for queue in self.state.queues_in(worker["workspace_sid"]).values():
             members = self._members.get(queue["sid"])
             if members is None:
                 continue
@@ -557,40 +569,34 @@ class Engine:
             else:
                 members.discard(worker["sid"])
 
-    def worker_removed(self, worker: Record) -> None:
+    def worker_removed(self, worker: Worker | Record) -> None:
         for members in self._members.values():
             members.discard(worker["sid"])
         self.direct.pop(worker["sid"], None)
 
-    def _queue_changed(self, queue: Record) -> None:
+    def _queue_changed(self, queue: TaskQueue) -> None:
         """target_workers / task_order / max_reserved_workers changed: re-route its workers."""
         self._members.pop(queue["sid"], None)
         for _, task_sid in list(self.waiting.get(queue["sid"], ())):
-            self._enqueue(self.state.records["task"][task_sid])
+            self._enqueue(self._task(task_sid))
         for _, task_sid in list(self.waiting.get(queue["sid"], ())):
-            task = self.state.records["task"][task_sid]
-            self._offer(task)
+            self._offer(self._task(task_sid))
         for worker_sid in sorted(self.members(queue)):
-            self._route_worker(self.state.records["worker"][worker_sid])
+            self._route_worker(self._worker(worker_sid))
 
-    def queue_removed(self, queue: Record) -> None:
+    def queue_removed(self, queue: TaskQueue | Record) -> None:
         self._members.pop(queue["sid"], None)
         self.waiting.pop(queue["sid"], None)
 
     # reservations ----------------------------------------------------------------------------
-    def reserve(self, task: Record, worker: Record, queue: Record | None) -> Record:
-        res, due = self.life.reserve(
-            cast(Task, task), cast(Worker, worker), cast(TaskQueue | None, queue)
-        )
+    def reserve(self, task: Task, worker: Worker, queue: TaskQueue | None) -> Reservation:
+        res, due = self.life.reserve(task, worker, queue)
         self._due(due)
-        return cast(Record, res)
+        return res
 
     def _due(self, jobs: Due) -> None:
         for job in jobs:
             self.state.add_job(job)
-
-    def _assignment_activity(self, res: Record) -> None:
-        self._due(self.life.assignment_activity(cast(Reservation, res)))
 
     def accept(self, res: Record) -> None:
         self._due(self.life.accept(cast(Reservation, res)))
@@ -606,25 +612,32 @@ class Engine:
         self._due(self.life.cancel_reservation(cast(Reservation, res)))
 
     # tasks -----------------------------------------------------------------------------------
-    def cancel_task(self, task: Record, reason: str) -> None:
+    def cancel_task(self, task: Task | Record, reason: str) -> None:
         self._due(self.life.cancel_task(cast(Task, task), reason))
 
-    def finish_task(self, task: Record, status: str, reason: str | None) -> None:
+    def finish_task(self, task: Task | Record, status: str, reason: str | None) -> None:
         """``wrapping`` or ``completed`` for an assigned (or wrapping) task."""
         self._due(self.life.finish_task(cast(Task, task), status, reason))
 
-    def purge(self, task: Record) -> None:
+    def purge(self, task: Task | Record) -> None:
         self.life.purge(cast(Task, task))
 
-    def release_assigned(self, task: Record) -> None:
+    def release_assigned(self, task: Task | Record) -> None:
         self.life.release_assigned(cast(Task, task))
 
     # activities ------------------------------------------------------------------------------
-    def set_activity(self, worker: Record, activity_sid: str, *, route: bool = True) -> None:
+    def set_activity(
+        self, worker: Worker | Record, activity_sid: str, *, route: bool = True
+    ) -> None:
         self._due(self.life.set_activity(cast(Worker, worker), activity_sid, route=route))
 
-    def _emit_task(self, task: Record, event_type: str, verb: str) -> None:
-        self.life.emit_task(cast(Task, task), event_type, verb)
+    def _emit_task(self, task: Task, event_type: str, verb: str) -> None:
+        self.life.emit_task(task, event_type, verb)
 
 
 SkipPredicate = Callable[[TargetStep], bool]
+
+
+def known_value(worker: Worker, field: str) -> object:
+    """The worker field a target's known-worker shortcut compares (``sid`` or a name)."""
+    return cast("Mapping[str, object]", worker).get(field)

@@ -145,6 +145,38 @@ class State:
     def get(self, kind: str, sid: str) -> Record | None:
         return self.records[kind].get(sid)
 
+    # typed reads ----------------------------------------------------------------------------
+    def task(self, sid: str) -> Task | None:
+        return cast("Task | None", self.records["task"].get(sid))
+
+    def worker(self, sid: str) -> Worker | None:
+        return cast("Worker | None", self.records["worker"].get(sid))
+
+    def reservation(self, sid: str) -> Reservation | None:
+        return cast("Reservation | None", self.records["reservation"].get(sid))
+
+    def task_queue(self, sid: str) -> TaskQueue | None:
+        return cast("TaskQueue | None", self.records["task_queue"].get(sid))
+
+    def workflow(self, sid: str) -> Workflow | None:
+        return cast("Workflow | None", self.records["workflow"].get(sid))
+
+    def activity(self, sid: str) -> Activity | None:
+        return cast("Activity | None", self.records["activity"].get(sid))
+
+    def workers_in(self, workspace_sid: str) -> dict[str, Worker]:
+        return cast("dict[str, Worker]", self.in_workspace(workspace_sid, "worker"))
+
+    def queues_in(self, workspace_sid: str) -> dict[str, TaskQueue]:
+        return cast("dict[str, TaskQueue]", self.in_workspace(workspace_sid, "task_queue"))
+
+    def channels_of(self, worker_sid: str) -> dict[str, WorkerChannel]:
+        """The worker's channels by TaskChannel SID."""
+        return cast("dict[str, WorkerChannel]", self.channels_by_worker.get(worker_sid, {}))
+
+    def task_reservations(self, task_sid: str) -> list[Reservation]:
+        return cast("list[Reservation]", self.reservations_of_task(task_sid))
+
     def in_workspace(self, workspace_sid: str, kind: str) -> dict[str, Record]:
         return self.by_workspace.get((workspace_sid, kind), {})
 
