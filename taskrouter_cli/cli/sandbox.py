@@ -16,6 +16,7 @@ import json
 import os
 import signal
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -78,6 +79,7 @@ def _open_service(
     no_match: str = "cancel",
     callback_timeout: float = 5.0,
     keep_finished: bool = False,
+    on_event: Callable[[dict[str, Any]], None] | None = None,
 ) -> Any:
     from taskrouter_cli.sandbox.clock import SystemClock
     from taskrouter_cli.sandbox.options import SandboxOptions
@@ -108,6 +110,7 @@ def _open_service(
         no_match_outcome="pending" if no_match == "pending" else "cancel",
         keep_finished=keep_finished,
         assignment_callback_timeout=callback_timeout,
+        on_event=on_event,
     )
     return SandboxService(store, clock or SystemClock(), options=options)
 
@@ -197,6 +200,12 @@ def _close(service: Any) -> None:
     help="Keep completed and canceled Tasks (TaskRouter deletes them about 5 minutes after "
     "they finish, and so does the sandbox by default; their Events stay).",
 )
+@click.option(
+    "--quiet",
+    "-q",
+    is_flag=True,
+    help="Do not print a line per request and per routing decision on stderr.",
+)
 @click.pass_context
 def sandbox(
     ctx: click.Context,
@@ -212,13 +221,15 @@ def sandbox(
     no_match: str,
     callback_timeout: float,
     keep_finished: bool,
+    quiet: bool,
 ) -> None:
     """Run an offline TaskRouter that the twilio SDK (and trcli) can talk to.
 
     \b
     Serves TaskRouter v1 on http://HOST:PORT until Ctrl-C or SIGTERM; state is kept in the
     database file, so a restart continues where it stopped. On start it prints the lines that
-    point trcli and the twilio SDK at it.
+    point trcli and the twilio SDK at it; then one line per request and per routing decision
+    on stderr (-q: none).
 
     \b
     Examples:
@@ -254,6 +265,7 @@ def sandbox(
             no_match=no_match,
             callback_timeout=callback_timeout,
             keep_finished=keep_finished,
+            on_event=None if quiet else print_routing_decision,
         )
         try:
             if not no_seed:
@@ -261,14 +273,21 @@ def sandbox(
         except Exception:
             _close(service)
             raise
-        _serve(service, host, port, target, port_file, lock)
+        _serve(service, host, port, target, port_file, lock, quiet=quiet)
     finally:
         if lock is not None:
             lock.release()
 
 
 def _serve(
-    service: Any, host: str, port: int, target: str, port_file: Path | None, lock: Any
+    service: Any,
+    host: str,
+    port: int,
+    target: str,
+    port_file: Path | None,
+    lock: Any,
+    *,
+    quiet: bool = False,
 ) -> None:
     from taskrouter_cli.guards.origin import describe_bind, is_loopback_bind
     from taskrouter_cli.output import info
@@ -298,12 +317,61 @@ def _serve(
         info("Press Ctrl-C to stop.")
 
     try:
-        stopped_by = run_foreground(service, host, port, on_ready=ready)
+        if not quiet:
+            _print_request_lines()
+        stopped_by = run_foreground(service, host, port, on_ready=ready, request_lines=not quiet)
     except ServerStartError as exc:
         raise UsageError(str(exc)) from None
     info("Sandbox stopped.")
     if stopped_by == signal.SIGINT:
         exit_interrupted(None)
+
+
+ROUTING_EVENTS = (
+    "workflow.entered",
+    "workflow.target-matched",
+    "workflow.skipped",
+    "workflow.timeout",
+    "task-queue.entered",
+    "task-queue.moved",
+    "task-queue.timeout",
+    "reservation.",
+    "task.canceled",
+)
+"""The Events that are routing decisions, printed by a running sandbox."""
+
+
+def print_routing_decision(event: dict[str, Any]) -> None:
+    """One line on stderr for an Event that is a routing decision (others are left out)."""
+    from types import SimpleNamespace
+
+    from taskrouter_cli.guards.terminal import escape_control
+    from taskrouter_cli.operations.events import event_subject
+
+    event_type = str(event.get("event_type", ""))
+    if not event_type.startswith(ROUTING_EVENTS):
+        return
+    subject = event_subject(SimpleNamespace(**event))
+    data = event.get("event_data") or {}
+    if event_type.startswith("reservation.") and data.get("task_sid"):
+        detail = f"task {data['task_sid']}"
+    else:
+        detail = str(event.get("description", ""))
+    line = f"{time.strftime('%H:%M:%S')}  {event_type:<24} {subject}  {detail}"
+    click.echo(escape_control(line), err=True)
+
+
+def _print_request_lines() -> None:
+    """Show the server's request lines (logged at INFO) on stderr, one each."""
+    import logging
+
+    from taskrouter_cli.sandbox.server import REQUEST_LOG
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s  %(message)s", "%H:%M:%S"))
+    REQUEST_LOG.addHandler(handler)
+    REQUEST_LOG.setLevel(logging.INFO)
+    REQUEST_LOG.propagate = False
 
 
 def _base_url_option(func: Callable[..., Any]) -> Callable[..., Any]:

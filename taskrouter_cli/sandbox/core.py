@@ -109,6 +109,8 @@ class Core:
             actor_sid=actor_sid,
         )
         self.state.append_event(stored_event(event))
+        if self.options.on_event is not None:
+            self.options.on_event(event)
         url = workspace.get("event_callback_url")
         if url and events_filter_allows(workspace.get("events_filter"), event_type):
             self.outbox.append(

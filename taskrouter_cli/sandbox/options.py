@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 NoMatchOutcome = Literal["cancel", "pending"]
 
@@ -42,6 +43,8 @@ class SandboxOptions:
     assignment_callback_timeout: float = 5.0
     event_callback_timeout: float = 15.0
     max_deliveries: int = 1000
+    on_event: Callable[[dict[str, Any]], None] | None = field(default=None, compare=False)
+    """Called with each Event as it is recorded (``trcli sandbox`` prints routing decisions)."""
     events_default_minutes: int | None = 15
     max_assignment_count: int = 1000
     keep_finished: bool = False

@@ -123,6 +123,28 @@ async def tick_loop(service: Any, call: Callable[..., Any]) -> None:
             await asyncio.sleep(TICK_INTERVAL)
 
 
+REQUEST_LOG = logging.getLogger("taskrouter_cli.sandbox.requests")
+"""One INFO line per request when the foreground server is asked for them."""
+
+
+def _request_lines_class() -> Any:
+    from aiohttp.abc import AbstractAccessLogger
+
+    class _RequestLines(AbstractAccessLogger):
+        """``POST /v1/Workspaces/WS…/Tasks  201  3.2 ms``."""
+
+        def log(self, request: Any, response: Any, time: float) -> None:
+            self.logger.info(
+                "%s %s  %s  %.1f ms", request.method, request.path_qs, response.status, time * 1e3
+            )
+
+        @property
+        def enabled(self) -> bool:
+            return self.logger.isEnabledFor(logging.INFO)
+
+    return _RequestLines
+
+
 class _Serving:
     """The async half shared by the thread runner and the foreground runner."""
 
@@ -136,7 +158,9 @@ class _Serving:
         executor_threads: int,
         shutdown_timeout: float,
         body_timeout: float = BODY_TIMEOUT,
+        request_lines: bool = False,
     ) -> None:
+        self.request_lines = request_lines
         self.service = service
         self.body_timeout = body_timeout
         self.host = host
@@ -163,7 +187,11 @@ class _Serving:
         self.stop_event = asyncio.Event()
         app = create_app(self.service, executor=self.executor, body_timeout=self.body_timeout)
         runner = web.AppRunner(
-            app, access_log=None, shutdown_timeout=self.shutdown_timeout, handle_signals=False
+            app,
+            access_log=REQUEST_LOG if self.request_lines else None,
+            access_log_class=_request_lines_class(),
+            shutdown_timeout=self.shutdown_timeout,
+            handle_signals=False,
         )
         await runner.setup()
         file_limit = raise_file_limit()
@@ -336,9 +364,11 @@ def run_foreground(
     auto_tick: bool | None = None,
     executor_threads: int = FOREGROUND_EXECUTOR_THREADS,
     shutdown_timeout: float = 5.0,
+    request_lines: bool = False,
 ) -> int | None:
     """Serve until SIGINT/SIGTERM, then stop gracefully and close the service; returns the
-    signal that stopped it (the CLI exits 130 after Ctrl-C).
+    signal that stopped it (the CLI exits 130 after Ctrl-C). With ``request_lines``, each
+    request is logged as one line on :data:`REQUEST_LOG` (INFO).
 
     ``on_ready(base_url)`` runs once the socket listens. Raises :class:`ServerStartError` when the
     server cannot listen.
@@ -350,6 +380,7 @@ def run_foreground(
         auto_tick=(not has_fake_clock(service)) if auto_tick is None else auto_tick,
         executor_threads=executor_threads,
         shutdown_timeout=shutdown_timeout,
+        request_lines=request_lines,
     )
 
     received: list[int] = []

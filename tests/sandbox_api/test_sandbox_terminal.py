@@ -1,0 +1,66 @@
+"""A running ``trcli sandbox`` shows one line per request and per routing decision on stderr;
+``-q`` silences them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.cli import invoke
+
+
+def run_sandbox(tmp_path: Path, *extra: str) -> tuple[str, str]:
+    """Start a sandbox, route one Spanish task to Alice through trcli, stop it; its stderr."""
+    port_file = tmp_path / "port"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "taskrouter_cli", "sandbox", "--in-memory", "--port", "0"]
+        + ["--port-file", str(port_file), *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TRCLI_HOME": str(tmp_path)},
+    )
+    try:
+        assert process.stdout is not None
+        exports = {}
+        while len(exports) < 3:
+            line = process.stdout.readline()
+            assert line, "the sandbox stopped before printing its credentials"
+            if line.startswith("export "):
+                key, _, value = line[len("export ") :].strip().partition("=")
+                exports[key] = value.strip("'\"")
+        env = {**exports, "TRCLI_HOME": str(tmp_path)}
+        invoke(["worker", "set-activity", "Alice", "Idle"], env).ok()
+        task = invoke(
+            ["task", "create", "--attributes", '{"selected_language": "es"}', "--json"], env
+        ).ok()
+        time.sleep(0.3)  # let the routing happen and its line be written
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    return str(task.json()["sid"]), stderr
+
+
+@pytest.mark.slow
+def test_requests_and_routing_decisions_are_lines_on_stderr(tmp_path: Path) -> None:
+    task, stderr = run_sandbox(tmp_path)
+    assert "POST /v1/Workspaces/WS" in stderr and "/Tasks  201  " in stderr
+    assert "GET /v1/Workspaces" in stderr
+    decisions = [line for line in stderr.splitlines() if "reservation.created" in line]
+    assert len(decisions) == 1 and "for Alice (WK" in decisions[0]
+    assert any("workflow.target-matched" in line for line in stderr.splitlines())
+    assert task
+
+
+@pytest.mark.slow
+def test_quiet_prints_neither(tmp_path: Path) -> None:
+    _, stderr = run_sandbox(tmp_path, "-q")
+    assert "/v1/" not in stderr and "reservation.created" not in stderr
+    assert "Sandbox stopped." in stderr
