@@ -201,10 +201,11 @@ def _close(service: Any) -> None:
     "they finish, and so does the sandbox by default; their Events stay).",
 )
 @click.option(
-    "--quiet",
-    "-q",
-    is_flag=True,
-    help="Do not print a line per request and per routing decision on stderr.",
+    "--quiet/--verbose",
+    "-q/-v",
+    default=None,
+    help="Print no line per request and per routing decision / print them even when stderr "
+    "is not a terminal. Default: print them on a terminal.",
 )
 @click.pass_context
 def sandbox(
@@ -221,7 +222,7 @@ def sandbox(
     no_match: str,
     callback_timeout: float,
     keep_finished: bool,
-    quiet: bool,
+    quiet: bool | None,
 ) -> None:
     """Run an offline TaskRouter that the twilio SDK (and trcli) can talk to.
 
@@ -229,7 +230,7 @@ def sandbox(
     Serves TaskRouter v1 on http://HOST:PORT until Ctrl-C or SIGTERM; state is kept in the
     database file, so a restart continues where it stopped. On start it prints the lines that
     point trcli and the twilio SDK at it; then one line per request and per routing decision
-    on stderr (-q: none).
+    on a terminal (-q: none).
 
     \b
     Examples:
@@ -240,6 +241,8 @@ def sandbox(
     """
     if ctx.invoked_subcommand is not None:
         return
+    if quiet is None:
+        quiet = not sys.stderr.isatty()
     if auth_token is not None and (
         ctx.get_parameter_source("auth_token") is click.core.ParameterSource.COMMANDLINE
     ):

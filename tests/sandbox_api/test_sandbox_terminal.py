@@ -1,5 +1,5 @@
-"""A running ``trcli sandbox`` shows one line per request and per routing decision on stderr;
-``-q`` silences them."""
+"""A running ``trcli sandbox`` shows one line per request and per routing decision on its
+terminal (``-v``: also when stderr is not one); ``-q`` silences them, and so does a pipe."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def run_sandbox(tmp_path: Path, *extra: str) -> tuple[str, str]:
 
 @pytest.mark.slow
 def test_requests_and_routing_decisions_are_lines_on_stderr(tmp_path: Path) -> None:
-    task, stderr = run_sandbox(tmp_path)
+    task, stderr = run_sandbox(tmp_path, "-v")
     assert "POST /v1/Workspaces/WS" in stderr and "/Tasks  201  " in stderr
     assert "GET /v1/Workspaces" in stderr
     decisions = [line for line in stderr.splitlines() if "reservation.created" in line]
@@ -60,7 +60,8 @@ def test_requests_and_routing_decisions_are_lines_on_stderr(tmp_path: Path) -> N
 
 
 @pytest.mark.slow
-def test_quiet_prints_neither(tmp_path: Path) -> None:
-    _, stderr = run_sandbox(tmp_path, "-q")
+@pytest.mark.parametrize("extra", [("-q",), ()], ids=["-q", "stderr not a terminal"])
+def test_quiet_or_not_a_terminal_prints_neither(extra: tuple[str, ...], tmp_path: Path) -> None:
+    _, stderr = run_sandbox(tmp_path, *extra)
     assert "/v1/" not in stderr and "reservation.created" not in stderr
     assert "Sandbox stopped." in stderr
