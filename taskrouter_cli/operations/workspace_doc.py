@@ -441,4 +441,15 @@ def dump_document(doc: WorkspaceDoc, fmt: str = "json") -> str:
         for item in data.get(key, []):
             if json_field in item and _has_null(item[json_field]):
                 item[json_field] = json.dumps(item[json_field])
-    return tomli_w.dumps(data)
+    # [workspace] first, then one [[list]] table per item (tomli_w alone would put short lists
+    # inline above [workspace]); an item's objects follow it as [list.field] tables.
+    parts = [tomli_w.dumps({"workspace": data.pop("workspace")})]
+    for key, items in data.items():
+        for item in items:
+            simple = {k: v for k, v in item.items() if not isinstance(v, dict)}
+            text = f"[[{key}]]\n" + tomli_w.dumps(simple)
+            for field_name, value in item.items():
+                if isinstance(value, dict):
+                    text += "\n" + tomli_w.dumps({key: {field_name: value}})
+            parts.append(text)
+    return "\n".join(parts)
