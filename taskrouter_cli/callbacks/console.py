@@ -224,8 +224,8 @@ class Console:
                     await asyncio.wait_for(changed.wait(), KEEPALIVE_SECONDS)
                 except asyncio.TimeoutError:
                     await response.write(b": keep-alive\n\n")
-        except (ConnectionError, asyncio.CancelledError):
-            pass
+        except ConnectionError:
+            pass  # the page was closed or reloaded
         finally:
             self._streams -= 1
         return response
