@@ -7,10 +7,8 @@ from typing import Any
 import click
 
 from taskrouter_cli.cli.context import AppContext, json_option, pass_app, workspace_option
-from taskrouter_cli.cli.conventions import confirm_destructive, yes_option
+from taskrouter_cli.cli.named_commands import NamedResource, add_named_commands
 from taskrouter_cli.cli.resource_common import (
-    note,
-    show_list,
     show_one,
 )
 
@@ -52,18 +50,6 @@ def _resolve(app: AppContext, value: str) -> Any:
     return app.resolver.in_workspace(TASK_QUEUE, app.workspace_sid, value)
 
 
-def _check_expression(value: str | None) -> None:
-    from taskrouter_cli.errors import UsageError
-    from taskrouter_cli.routing.expressions import ExpressionError, parse_expression
-
-    if not value:
-        return
-    try:
-        parse_expression(value)
-    except ExpressionError as exc:
-        raise UsageError(f"--target-workers '{value}' is not a valid expression: {exc}") from None
-
-
 def _queue_params(
     app: AppContext,
     target_workers: str | None,
@@ -74,9 +60,10 @@ def _queue_params(
 ) -> dict[str, Any]:
     from twilio.base import values
 
+    from taskrouter_cli.operations.queues import check_target_workers
     from taskrouter_cli.resolve import ACTIVITY
 
-    _check_expression(target_workers)
+    check_target_workers(target_workers)
 
     def activity(value: str | None) -> Any:
         if value is None:
@@ -126,37 +113,6 @@ def queue_options(function: Any) -> Any:
     ):
         function = decorator(function)
     return function
-
-
-@queue.command(name="list")
-@workspace_option
-@json_option
-@pass_app
-def queue_list(app: AppContext, as_json: bool) -> None:
-    """List the workspace's TaskQueues.
-
-    \b
-    Example:
-      trcli queue list
-    """
-    items = list(app.workspace_api.task_queues.stream(page_size=1000))
-    show_list(items, as_json=as_json, columns=COLUMNS, empty_message="No TaskQueues.")
-
-
-@queue.command(name="show")
-@click.argument("name", metavar="QUEUE")
-@workspace_option
-@json_option
-@pass_app
-def queue_show(app: AppContext, name: str, as_json: bool) -> None:
-    """Show one TaskQueue.
-
-    \b
-    Example:
-      trcli queue show "Customer Care Requests - English"
-    """
-    found = _resolve(app, name)
-    show_one(found, as_json=as_json, fields=FIELDS, title=f"TaskQueue {found.friendly_name}")
 
 
 @queue.command(name="create")
@@ -248,19 +204,20 @@ def queue_update(
     show_one(updated, as_json=as_json, fields=FIELDS, title=f"TaskQueue {updated.friendly_name}")
 
 
-@queue.command(name="delete")
-@click.argument("name", metavar="QUEUE")
-@yes_option
-@workspace_option
-@pass_app
-def queue_delete(app: AppContext, name: str, yes: bool) -> None:
-    """Delete a TaskQueue.
-
-    \b
-    Example:
-      trcli queue delete "Old Queue" --yes
-    """
-    found = _resolve(app, name)
-    confirm_destructive(f"Delete TaskQueue {found.friendly_name} ({found.sid})", yes=yes)
-    app.workspace_api.task_queues(found.sid).delete()
-    note(f"Deleted TaskQueue {found.friendly_name} ({found.sid})")
+add_named_commands(
+    queue,
+    NamedResource(
+        group="queue",
+        kind_name="TASK_QUEUE",
+        label="TaskQueue",
+        plural="TaskQueues",
+        example='"Customer Care Requests - English"',
+        columns=COLUMNS,
+        fields=FIELDS,
+        deletes_also="",
+        note="",
+    ),
+    "list",
+    "show",
+    "delete",
+)

@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from taskrouter_cli.cli.context import AppContext, json_option, pass_app, workspace_option
-from taskrouter_cli.cli.conventions import confirm_destructive, yes_option
+from taskrouter_cli.cli.named_commands import NamedResource, add_named_commands
 from taskrouter_cli.cli.resource_common import (
     attributes_text,
     note,
@@ -75,30 +75,17 @@ def worker_list(app: AppContext, activity: str | None, available: bool, as_json:
     """
     from twilio.base import values
 
-    items = list(
-        app.workspace_api.workers.stream(
-            activity_sid=_activity_sid(app, activity),
-            available="true" if available else values.unset,
-            page_size=1000,
-        )
+    from taskrouter_cli.operations.named import list_named
+    from taskrouter_cli.resolve import WORKER
+
+    items = list_named(
+        app.client,
+        app.workspace_sid,
+        WORKER,
+        activity_sid=_activity_sid(app, activity),
+        available="true" if available else values.unset,
     )
     show_list(items, as_json=as_json, columns=COLUMNS, empty_message="No Workers match.")
-
-
-@worker.command(name="show")
-@click.argument("name", metavar="WORKER")
-@workspace_option
-@json_option
-@pass_app
-def worker_show(app: AppContext, name: str, as_json: bool) -> None:
-    """Show one Worker.
-
-    \b
-    Example:
-      trcli worker show Alice
-    """
-    found = _resolve(app, name)
-    show_one(found, as_json=as_json, fields=FIELDS, title=f"Worker {found.friendly_name}")
 
 
 @worker.command(name="create")
@@ -166,24 +153,6 @@ def worker_update(
     show_one(updated, as_json=as_json, fields=FIELDS, title=f"Worker {updated.friendly_name}")
 
 
-@worker.command(name="delete")
-@click.argument("name", metavar="WORKER")
-@yes_option
-@workspace_option
-@pass_app
-def worker_delete(app: AppContext, name: str, yes: bool) -> None:
-    """Delete a Worker.
-
-    \b
-    Example:
-      trcli worker delete Bob --yes
-    """
-    found = _resolve(app, name)
-    confirm_destructive(f"Delete Worker {found.friendly_name} ({found.sid})", yes=yes)
-    app.workspace_api.workers(found.sid).delete()
-    note(f"Deleted Worker {found.friendly_name} ({found.sid})")
-
-
 @worker.command(name="set-activity")
 @click.argument("name", metavar="WORKER")
 @click.argument("activity", metavar="ACTIVITY")
@@ -230,3 +199,21 @@ def worker_set_activity(
                 f"(activity now {current.activity_name})."
             )
         note(f"Next: trcli reservation accept {fresh[0].sid}")
+
+
+add_named_commands(
+    worker,
+    NamedResource(
+        group="worker",
+        kind_name="WORKER",
+        label="Worker",
+        plural="Workers",
+        example="Bob",
+        columns=COLUMNS,
+        fields=FIELDS,
+        deletes_also="",
+        note="",
+    ),
+    "show",
+    "delete",
+)

@@ -7,10 +7,8 @@ from typing import Any
 import click
 
 from taskrouter_cli.cli.context import AppContext, json_option, pass_app, workspace_option
-from taskrouter_cli.cli.conventions import confirm_destructive, yes_option
+from taskrouter_cli.cli.named_commands import NamedResource, add_named_commands
 from taskrouter_cli.cli.resource_common import (
-    note,
-    show_list,
     show_one,
 )
 
@@ -53,21 +51,6 @@ def _optional(value: Any) -> Any:
     from twilio.base import values
 
     return values.unset if value is None else value
-
-
-@workflow.command(name="list")
-@workspace_option
-@json_option
-@pass_app
-def workflow_list(app: AppContext, as_json: bool) -> None:
-    """List the workspace's Workflows.
-
-    \b
-    Example:
-      trcli workflow list --json
-    """
-    items = list(app.workspace_api.workflows.stream(page_size=1000))
-    show_list(items, as_json=as_json, columns=COLUMNS, empty_message="No Workflows.")
 
 
 @workflow.command(name="show")
@@ -193,24 +176,6 @@ def workflow_update(
         re_evaluate_tasks="true" if re_evaluate_tasks else _optional(None),
     )
     show_one(updated, as_json=as_json, fields=FIELDS, title=f"Workflow {updated.friendly_name}")
-
-
-@workflow.command(name="delete")
-@click.argument("name")
-@yes_option
-@workspace_option
-@pass_app
-def workflow_delete(app: AppContext, name: str, yes: bool) -> None:
-    """Delete a Workflow.
-
-    \b
-    Example:
-      trcli workflow delete "Old Workflow" --yes
-    """
-    found = _resolve(app, name)
-    confirm_destructive(f"Delete Workflow {found.friendly_name} ({found.sid})", yes=yes)
-    app.workspace_api.workflows(found.sid).delete()
-    note(f"Deleted Workflow {found.friendly_name} ({found.sid})")
 
 
 @workflow.command(name="point-callback")
@@ -453,3 +418,21 @@ def workflow_lint(
             output.info(f"{what}: {report['errors']} error(s), {report['warnings']} warning(s)")
     if not report["clean"]:
         exit_check_failed()
+
+
+add_named_commands(
+    workflow,
+    NamedResource(
+        group="workflow",
+        kind_name="WORKFLOW",
+        label="Workflow",
+        plural="Workflows",
+        example='"Old Workflow"',
+        columns=COLUMNS,
+        fields=FIELDS,
+        deletes_also="",
+        note="",
+    ),
+    "list",
+    "delete",
+)

@@ -8,7 +8,8 @@ import click
 
 from taskrouter_cli.cli.context import AppContext, json_option, pass_app
 from taskrouter_cli.cli.conventions import confirm_destructive, yes_option
-from taskrouter_cli.cli.resource_common import note, show_list, show_one
+from taskrouter_cli.cli.named_commands import NamedResource, add_named_commands
+from taskrouter_cli.cli.resource_common import note, show_one
 
 COLUMNS = [
     ("SID", "sid"),
@@ -42,20 +43,6 @@ def workspace() -> None:
 
 def _resolve(app: AppContext, value: str) -> Any:
     return app.resolver.workspace(value)
-
-
-@workspace.command(name="list")
-@json_option
-@pass_app
-def workspace_list(app: AppContext, as_json: bool) -> None:
-    """List the account's Workspaces.
-
-    \b
-    Example:
-      trcli workspace list --json
-    """
-    items = list(app.client.taskrouter.v1.workspaces.stream(page_size=1000))
-    show_list(items, as_json=as_json, columns=COLUMNS, empty_message="No Workspaces.")
 
 
 @workspace.command(name="show")
@@ -151,28 +138,6 @@ def workspace_use(app: AppContext, name: str) -> None:
         document.active = profile
     document.save()
     note(f"Default workspace of profile '{profile}': {found.friendly_name} ({found.sid})")
-
-
-@workspace.command(name="delete")
-@click.argument("name", metavar="WORKSPACE")
-@yes_option
-@pass_app
-def workspace_delete(app: AppContext, name: str, yes: bool) -> None:
-    """Delete a Workspace and everything in it (asks first on a terminal; otherwise needs
-    --yes).
-
-    \b
-    Example:
-      trcli workspace delete "Old Workspace" --yes
-    """
-    found = _resolve(app, name)
-    confirm_destructive(
-        f"Delete Workspace {found.friendly_name} ({found.sid}) with all its Workers, Tasks, "
-        "TaskQueues and Workflows",
-        yes=yes,
-    )
-    app.client.taskrouter.v1.workspaces(found.sid).delete()
-    note(f"Deleted Workspace {found.friendly_name} ({found.sid})")
 
 
 @workspace.command(name="export")
@@ -303,3 +268,21 @@ def workspace_apply(
     output.success(
         f"Applied to workspace '{doc.name}' ({plan.workspace_sid}): {summary(done, done=True)}."
     )
+
+
+add_named_commands(
+    workspace,
+    NamedResource(
+        group="workspace",
+        kind_name="WORKSPACE",
+        label="Workspace",
+        plural="Workspaces",
+        example='"Old Workspace"',
+        columns=COLUMNS,
+        fields=FIELDS,
+        deletes_also="all its Workers, Tasks, TaskQueues and Workflows",
+        note=" and everything in it",
+    ),
+    "list",
+    "delete",
+)
