@@ -187,7 +187,9 @@ def main(argv: list[str]) -> int:
     log("starting web service", obj="web", addr=f"127.0.0.1:{server.server_address[1]}")
     log("client session established", obj="tunnels.session")
     log("tunnel session started", obj="tunnels.session")
-    threading.Event().wait()
+    parent = os.getppid()
+    while os.getppid() == parent:  # a killed trcli serve cannot stop it: leave with it
+        time.sleep(0.2)
     return 0
 
 
