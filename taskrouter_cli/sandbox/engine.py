@@ -598,16 +598,18 @@ class Engine:
         for job in jobs:
             self.state.add_job(job)
 
-    def accept(self, res: Record) -> None:
+    def accept(self, res: Reservation | Record) -> None:
         self._due(self.life.accept(cast(Reservation, res)))
 
-    def reject(self, res: Record, activity_sid: str | None, *, restore: bool = True) -> None:
+    def reject(
+        self, res: Reservation | Record, activity_sid: str | None, *, restore: bool = True
+    ) -> None:
         self._due(self.life.reject(cast(Reservation, res), activity_sid, restore=restore))
 
-    def timeout(self, res: Record) -> None:
+    def timeout(self, res: Reservation | Record) -> None:
         self._due(self.life.timeout(cast(Reservation, res)))
 
-    def cancel_reservation(self, res: Record) -> None:
+    def cancel_reservation(self, res: Reservation | Record) -> None:
         """The assignment callback and its fallback could not be reached (§4.4)."""
         self._due(self.life.cancel_reservation(cast(Reservation, res)))
 

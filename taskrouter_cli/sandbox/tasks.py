@@ -17,8 +17,9 @@ State rules (§3.1, §3.2):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, cast
 
 from taskrouter_cli.statuses import RESERVATION_STATUSES, TASK_STATUSES
 
@@ -29,6 +30,7 @@ from .engine import Engine
 from .errors import TaskRouterError, bad_request
 from .events import task_fields
 from .lifecycle import TASK_MOVES
+from .records import Reservation, Task, TaskQueue, Workflow
 from .replies import ParsedReply
 from .resources import Resources
 from .sids import is_sid, new_sid
@@ -69,8 +71,8 @@ class Tasks:
         timeout = validate.integer(params.get("timeout", 86_400), 1, 1_209_600, "Timeout")
         priority = validate.integer(params.get("priority", 0), 0, MAX_PRIORITY, "Priority")
         channel = self._channel(ws, params.get("task_channel") or "default")
-        workflow: Record | None = None
-        queue: Record | None = None
+        workflow: Workflow | None = None
+        queue: TaskQueue | None = None
         routing_target = params.get("routing_target")
         if routing_target is not None:
             routing_target = str(routing_target)
@@ -87,17 +89,19 @@ class Tasks:
                 )
         if params.get("workflow_sid") is not None:
             sid = validate.sid(params["workflow_sid"], "WW", "WorkflowSid")
-            workflow = self.state.get("workflow", sid)
+            workflow = self.state.workflow(sid)
             if workflow is None or workflow["workspace_sid"] != ws:
                 raise bad_request(f"WorkflowSid {sid} is not a Workflow of workspace {ws}")
         if params.get("task_queue_sid") is not None:
             sid = validate.sid(params["task_queue_sid"], "WQ", "TaskQueueSid")
-            queue = self.state.get("task_queue", sid)
+            queue = self.state.task_queue(sid)
             if queue is None or queue["workspace_sid"] != ws:
                 raise bad_request(f"TaskQueueSid {sid} is not a TaskQueue of workspace {ws}")
         direct = bool(routing_target and routing_target.startswith("WK"))
         if workflow is None and queue is None and not direct:
-            workflows = list(self.state.in_workspace(ws, "workflow").values())
+            workflows = cast(
+                "list[Workflow]", list(self.state.in_workspace(ws, "workflow").values())
+            )
             if len(workflows) != 1:
                 raise bad_request(
                     "WorkflowSid is required when the workspace does not have exactly one Workflow"
@@ -114,7 +118,7 @@ class Tasks:
         start = stamp
         if params.get("virtual_start_time") is not None:
             start = self._virtual_start(params["virtual_start_time"], now)
-        task: Record = {
+        task: Task = {
             "account_sid": self.core.account_sid,
             "age": 0,
             "assignment_status": "pending",
@@ -144,6 +148,7 @@ class Tasks:
             "_step": None,
             "_waiting": False,
             "_assignments": 0,
+            "_seq": self.state.next_seq(),
         }
         self.state.add("task", task)
         self.engine.schedule_ttl(task)
@@ -165,9 +170,10 @@ class Tasks:
                 task_fields(task, now),
             )
         self.engine.route_task(task)
-        return task
+        return cast(Record, task)
 
-    def update_task(self, task: Record, params: dict[str, Any]) -> Record:
+    def update_task(self, record: Record, params: dict[str, Any]) -> Record:
+        task = cast(Task, record)
         ws = task["workspace_sid"]
         now = self.core.now()
         status = params.get("assignment_status")
@@ -240,9 +246,10 @@ class Tasks:
             self.engine.route_task(task)
         elif task["assignment_status"] == "pending" and (priority is not None or start):
             self.engine.offer(task)
-        return task
+        return record
 
-    def delete_task(self, task: Record) -> None:
+    def delete_task(self, record: Record) -> None:
+        task = cast(Task, record)
         if task["assignment_status"] in ("pending", "reserved"):
             self.engine.cancel_task(task, "Task deleted")
         else:
@@ -256,13 +263,13 @@ class Tasks:
             f"Task {task['sid']} deleted",
             task_fields(task, self.core.now()),
         )
-        for res in self.state.reservations_of_task(task["sid"]):
+        for res in self.state.task_reservations(task["sid"]):
             self.state.remove("reservation", res)
         self.state.remove("task", task)
         self.core.forget(task["sid"])
 
     # reservations ----------------------------------------------------------------------------
-    def _state_error(self, res: Record, wanted: str) -> TaskRouterError:
+    def _state_error(self, res: Reservation, wanted: str) -> TaskRouterError:
         current = res["reservation_status"]
         message = (
             f"Reservation {res['sid']} is already in state [{current}] and cannot be updated "
@@ -270,21 +277,22 @@ class Tasks:
         )
         return TaskRouterError(410 if current == "rescinded" else 400, 20001, message)
 
-    def _activity_exists(self, ws: str) -> Any:
+    def _activity_exists(self, ws: str) -> Callable[[str], bool]:
         def check(sid: str) -> bool:
-            activity = self.state.get("activity", sid)
+            activity = self.state.activity(sid)
             return activity is not None and activity["workspace_sid"] == ws
 
         return check
 
-    def update_reservation(self, res: Record, params: dict[str, Any]) -> Record:
+    def update_reservation(self, record: Record, params: dict[str, Any]) -> Record:
+        res = cast(Reservation, record)
         ws = res["workspace_sid"]
         status = params.get("reservation_status")
         instruction = params.get("instruction")
         if status is not None:
             validate.enum(status, RESERVATION_STATUSES, "ReservationStatus")
         current = res["reservation_status"]
-        task = self.state.records["task"][res["task_sid"]]
+        task = self._task_of(res)
         if instruction is not None:
             name = str(instruction)
             if name == "supervise":
@@ -301,11 +309,11 @@ class Tasks:
             self._record_instruction(res, result, "rest")
             if result.accept:
                 self.engine.accept(res)
-            return res
+            return record
         if status is None:
             if params.get("worker_activity_sid") is not None:
                 raise bad_request("WorkerActivitySid is only valid with ReservationStatus=rejected")
-            return res
+            return record
         if status == "accepted" and current == "pending":
             self.engine.accept(res)
         elif status == "rejected" and current == "pending":
@@ -322,12 +330,18 @@ class Tasks:
             self.engine.finish_task(task, "completed", None)
         else:
             raise self._state_error(res, str(status))
-        return res
+        return record
+
+    def _task_of(self, res: Reservation) -> Task:
+        task = self.state.task(res["task_sid"])
+        assert task is not None, f"reservation {res['sid']} outlived its task"
+        return task
 
     def _validate_instruction(
-        self, res: Record, task: Record, name: str, body: dict[str, Any], *, rest: bool
+        self, res: Reservation, task: Task, name: str, body: dict[str, Any], *, rest: bool
     ) -> instructions.InstructionResult:
-        worker = self.state.records["worker"][res["worker_sid"]]
+        worker = self.state.worker(res["worker_sid"])
+        assert worker is not None
         try:
             return instructions.validate(
                 name,
@@ -344,7 +358,7 @@ class Tasks:
             raise
 
     def _record_instruction(
-        self, res: Record, result: instructions.InstructionResult, via: str
+        self, res: Reservation, result: instructions.InstructionResult, via: str
     ) -> None:
         log = res.setdefault("_instructions", [])
         log.append(
@@ -361,7 +375,7 @@ class Tasks:
 
     # assignment callback replies ---------------------------------------------------------------
     def apply_reply(self, request: DeliveryRequest, parsed: ParsedReply | None) -> Applied:
-        res = self.state.get("reservation", request.reservation_sid or "")
+        res = self.state.reservation(request.reservation_sid or "")
         if res is None:
             return Applied("ignored: the reservation no longer exists")
         if parsed is None:
@@ -385,13 +399,13 @@ class Tasks:
                     str(name)
                 ),
             )
-        task = self.state.records["task"][res["task_sid"]]
+        task = self._task_of(res)
         if name == "accept":
             self.engine.accept(res)
             return Applied("accepted: reservation accepted, task assigned")
         if name == "reject":
             activity_sid = body.get("activity_sid")
-            activity = self.state.get("activity", str(activity_sid)) if activity_sid else None
+            activity = self.state.activity(str(activity_sid)) if activity_sid else None
             if activity is None or activity["workspace_sid"] != res["workspace_sid"]:
                 self.engine.reject(res, None, restore=False)
                 reason = "missing" if not activity_sid else f"invalid ({activity_sid})"
@@ -409,5 +423,6 @@ class Tasks:
             return Applied(f"{name}: {result.description}")
         return Applied(f"unknown instruction {name!r}: nothing done", 55555)
 
-    def instruction_log(self, res: Record) -> list[dict[str, Any]]:
+    def instruction_log(self, record: Record) -> list[dict[str, Any]]:
+        res = cast(Reservation, record)
         return [dict(entry) for entry in res.get("_instructions", [])]
