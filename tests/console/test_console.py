@@ -313,3 +313,14 @@ def test_when_taskrouter_cannot_be_reached_the_page_says_so(
     )
     assert "Is the sandbox running?" in words
     assert page.locator("[data-worker-sid]", has_text="Alice").count() == 1  # last known state
+
+
+def test_the_console_works_when_opened_as_localhost(console: RunningConsole, page: Any) -> None:
+    page.goto(f"http://localhost:{console.server.port}/")
+    page.wait_for_selector("body[data-live='yes']")
+    task = console.quickstart.create_task("es")
+    console.quickstart.set_activity("Alice", "Idle")
+    card, reservation_sid = console.reservation_appears(page)
+    card.query_selector("[data-action='accept']").click()
+    page.wait_for_selector(f"[data-task-sid='{task.sid}'][data-status='assigned']")
+    assert console.reservation(task.sid, reservation_sid).reservation_status == "accepted"
