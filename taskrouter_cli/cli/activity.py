@@ -48,7 +48,12 @@ def activity_create(app: AppContext, name: str, available: bool, as_json: bool) 
     Example:
       trcli activity create "On Break" --unavailable
     """
-    created = app.workspace_api.activities.create(friendly_name=name, available=available)
+    from taskrouter_cli.operations.named import create_named
+    from taskrouter_cli.resolve import ACTIVITY
+
+    created = create_named(
+        app.client, app.workspace_sid, ACTIVITY, friendly_name=name, available=available
+    )
     show_one(created, as_json=as_json, fields=FIELDS, title=f"Activity {name}")
 
 

@@ -57,8 +57,6 @@ def _row(number: int, record: Any) -> dict[str, Any]:
         outcome = json.dumps(record.reply if record.reply is not None else {})
         if record.rule:
             outcome += f" ({record.rule})"
-    from taskrouter_cli.sids import labelled
-
     return {
         "number": number,
         "time": record.time[5:10] + " " + record.time[11:19]
@@ -68,7 +66,7 @@ def _row(number: int, record: Any) -> dict[str, Any]:
         "status": record.status,
         "task_sid": record.task_sid,
         "reservation_sid": record.reservation_sid,
-        "worker": _text(labelled(record.worker_name, record.worker_sid)),
+        "worker": _text(record.worker_name or record.worker_sid),
         "outcome": _text(outcome),
         "latency_ms": record.latency_ms,
     }

@@ -147,7 +147,10 @@ def queue_create(
         reservation_activity,
         assignment_activity,
     )
-    created = app.workspace_api.task_queues.create(friendly_name=name, **params)
+    from taskrouter_cli.operations.named import create_named
+    from taskrouter_cli.resolve import TASK_QUEUE
+
+    created = create_named(app.client, app.workspace_sid, TASK_QUEUE, friendly_name=name, **params)
     show_one(created, as_json=as_json, fields=FIELDS, title=f"TaskQueue {name}")
 
 
@@ -198,8 +201,16 @@ def queue_update(
         reservation_activity,
         assignment_activity,
     )
-    updated = app.workspace_api.task_queues(found.sid).update(
-        friendly_name=new_name or values.unset, **params
+    from taskrouter_cli.operations.named import update_named
+    from taskrouter_cli.resolve import TASK_QUEUE
+
+    updated = update_named(
+        app.client,
+        app.workspace_sid,
+        TASK_QUEUE,
+        str(found.sid),
+        friendly_name=new_name or values.unset,
+        **params,
     )
     show_one(updated, as_json=as_json, fields=FIELDS, title=f"TaskQueue {updated.friendly_name}")
 

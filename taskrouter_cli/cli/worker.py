@@ -106,8 +106,14 @@ def worker_create(
     """
     from twilio.base import values
 
+    from taskrouter_cli.operations.named import create_named
+    from taskrouter_cli.resolve import WORKER
+
     text = attributes_text(attributes)
-    created = app.workspace_api.workers.create(
+    created = create_named(
+        app.client,
+        app.workspace_sid,
+        WORKER,
         friendly_name=name,
         attributes=values.unset if text is None else text,
         activity_sid=_activity_sid(app, activity),
@@ -144,8 +150,15 @@ def worker_update(
     text = attributes_text(attributes)
     if new_name is None and text is None and activity is None:
         raise UsageError("Nothing to update", "Pass --name, --attributes or --activity")
+    from taskrouter_cli.operations.named import update_named
+    from taskrouter_cli.resolve import WORKER
+
     found = _resolve(app, name)
-    updated = app.workspace_api.workers(found.sid).update(
+    updated = update_named(
+        app.client,
+        app.workspace_sid,
+        WORKER,
+        str(found.sid),
         friendly_name=new_name or values.unset,
         attributes=values.unset if text is None else text,
         activity_sid=_activity_sid(app, activity),

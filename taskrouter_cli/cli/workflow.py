@@ -11,6 +11,8 @@ from taskrouter_cli.cli.named_commands import NamedResource, add_named_commands
 from taskrouter_cli.cli.resource_common import (
     show_one,
 )
+from taskrouter_cli.operations.named import update_named
+from taskrouter_cli.resolve import WORKFLOW
 
 COLUMNS = [
     ("SID", "sid"),
@@ -73,9 +75,12 @@ def workflow_show(app: AppContext, name: str, as_json: bool) -> None:
         output.print_json(output.resource_to_dict(found))
         return
     show_one(found, as_json=False, fields=FIELDS, title=f"Workflow {found.friendly_name}")
+    from taskrouter_cli.operations.named import list_named
+    from taskrouter_cli.resolve import TASK_QUEUE
+
     queues = {
         str(q.sid): str(q.friendly_name)
-        for q in app.workspace_api.task_queues.stream(page_size=1000)
+        for q in list_named(app.client, app.workspace_sid, TASK_QUEUE)
     }
     output.console().print("Routing:")
     for line in routing_lines(found.configuration or "", queues):
@@ -124,7 +129,13 @@ def workflow_create(
     for option, url in (("--callback-url", callback_url), ("--fallback-url", fallback_url)):
         if url:
             check_callback_url(url, live=live, option=option)
-    created = app.workspace_api.workflows.create(
+    from taskrouter_cli.operations.named import create_named
+    from taskrouter_cli.resolve import WORKFLOW
+
+    created = create_named(
+        app.client,
+        app.workspace_sid,
+        WORKFLOW,
         friendly_name=name,
         configuration=text,
         assignment_callback_url=_optional(callback_url),
@@ -169,7 +180,11 @@ def workflow_update(
             "Nothing to update", "Pass --name, --configuration or --reservation-timeout"
         )
     found = _resolve(app, name)
-    updated = app.workspace_api.workflows(found.sid).update(
+    updated = update_named(
+        app.client,
+        app.workspace_sid,
+        WORKFLOW,
+        str(found.sid),
         friendly_name=_optional(new_name),
         configuration=_optional(text),
         task_reservation_timeout=_optional(reservation_timeout),
@@ -214,7 +229,11 @@ def workflow_point_callback(
         check_callback_url(fallback_url, live=live, option="--fallback-url")
     found = _resolve(app, name)
     old = found.assignment_callback_url or "(none)"
-    updated = app.workspace_api.workflows(found.sid).update(
+    updated = update_named(
+        app.client,
+        app.workspace_sid,
+        WORKFLOW,
+        str(found.sid),
         assignment_callback_url=url,
         fallback_assignment_callback_url=_optional(fallback_url),
         task_reservation_timeout=_optional(reservation_timeout),

@@ -100,7 +100,13 @@ def workspace_create(
             live=not app.settings.uses_api_url_override,
             option="--event-callback-url",
         )
-    created = app.client.taskrouter.v1.workspaces.create(
+    from taskrouter_cli.operations.named import create_named
+    from taskrouter_cli.resolve import WORKSPACE
+
+    created = create_named(
+        app.client,
+        None,
+        WORKSPACE,
         friendly_name=name,
         template=template or values.unset,
         multi_task_enabled=values.unset if multi_task is None else multi_task,
@@ -124,7 +130,10 @@ def workspace_use(app: AppContext, name: str) -> None:
     from taskrouter_cli.config import ConfigFile, config_path
 
     found = _resolve(app, name)
-    everything = list(app.client.taskrouter.v1.workspaces.stream(page_size=1000))
+    from taskrouter_cli.operations.named import list_named
+    from taskrouter_cli.resolve import WORKSPACE
+
+    everything = list_named(app.client, None, WORKSPACE)
     same_name = [
         w
         for w in everything

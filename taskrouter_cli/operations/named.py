@@ -37,3 +37,15 @@ def find_named(
 
 def delete_named(client: Any, workspace_sid: str | None, kind: ResourceKind, sid: str) -> None:
     _collection(client, workspace_sid, kind)(sid).delete()
+
+
+def create_named(client: Any, workspace_sid: str | None, kind: ResourceKind, **params: Any) -> Any:
+    """Create a resource of ``kind`` (``params`` are the SDK's create parameters)."""
+    return _collection(client, workspace_sid, kind).create(**params)
+
+
+def update_named(
+    client: Any, workspace_sid: str | None, kind: ResourceKind, sid: str, **params: Any
+) -> Any:
+    """Update one resource of ``kind`` (``params`` are the SDK's update parameters)."""
+    return _collection(client, workspace_sid, kind)(sid).update(**params)
