@@ -93,12 +93,12 @@ class TrcliGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (click.ClickException, click.exceptions.Exit, click.Abort):
+        except (click.ClickException, click.exceptions.Exit):
             raise
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, click.Abort):  # Abort: Ctrl-C or Ctrl-D at a prompt
             if _debug_requested(ctx):
                 raise
-            click.echo("Interrupted.", err=True)
+            click.echo("\nInterrupted.", err=True)
             ctx.exit(int(ExitCode.INTERRUPTED))
         except Exception as exc:
             if _debug_requested(ctx):

@@ -227,10 +227,10 @@ def task_show(app: AppContext, task_sid: str, as_json: bool) -> None:
       trcli task show WTxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
     """
     from taskrouter_cli import output
-    from taskrouter_cli.operations.tasks import task_reservations
+    from taskrouter_cli.operations.tasks import fetch_task, task_reservations
 
     sid = sid_argument(task_sid, "Task")
-    found = app.workspace_api.tasks(sid).fetch()
+    found = fetch_task(app.workspace_api, sid)
     if as_json:
         output.print_json(output.resource_to_dict(found))
         return

@@ -125,6 +125,10 @@ def list_tasks(
     return items[:limit], len(items) > limit
 
 
+def fetch_task(workspace: Any, task_sid: str) -> Any:
+    return workspace.tasks(task_sid).fetch()
+
+
 def task_reservations(workspace: Any, task_sid: str, status: str | None = None) -> list[Any]:
     from twilio.base import values
 

@@ -107,3 +107,9 @@ def test_on_a_terminal_yes_goes_ahead(trcli: Trcli, sandbox: Any) -> None:
     assert code == 0, stderr
     assert "Delete workspace 'TaskRouter Quickstart' and everything in it" in stderr
     assert trcli("workspace", "list", "--json").ok().json() == []
+
+
+def test_end_of_input_at_the_question_is_an_interruption_130(trcli: Trcli, sandbox: Any) -> None:
+    code, stderr = on_a_terminal(["worker", "delete", "Bob"], sandbox.env, "\x04")
+    assert code == 130 and "Interrupted." in stderr and "Aborted" not in stderr
+    trcli("worker", "show", "Bob").ok()
