@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
+from urllib.parse import quote_plus
 
 from .clock import Clock
 from .replies import ParsedReply, parse_reply
@@ -31,6 +32,27 @@ if TYPE_CHECKING:
     import aiohttp
 
 _MAX_REPLY_CHARS = 4000
+
+
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*").fullmatch
+"""What ``quote_plus`` leaves as it is: most callback values (SIDs, numbers, names)."""
+
+
+def form_encode(params: list[tuple[str, str]]) -> bytes:
+    """The body ``urlencode(params)`` makes, quoting only the names and values that need it
+    (half its cost for a callback's ~20 parameters)."""
+    return "&".join(
+        f"{name if _UNRESERVED(name) else quote_plus(name)}="
+        f"{value if _UNRESERVED(value) else quote_plus(value)}"
+        for name, value in params
+    ).encode()
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -103,7 +125,10 @@ class CallbackDispatcher:
         loop = self._ensure_loop()
         with self._cond:
             self._pending += 1
-        loop.call_soon_threadsafe(self._spawn, request)
+        if self._thread is None and _running_loop() is loop:
+            loop.call_soon(self._spawn, request)  # no wake-up write through the loop's pipe
+        else:
+            loop.call_soon_threadsafe(self._spawn, request)
 
     @property
     def pending(self) -> int:
@@ -269,7 +294,7 @@ class CallbackDispatcher:
             async with self._session.post(
                 url,
                 # the body aiohttp would build from the pairs, without its per-field checks
-                data=urlencode(request.params, doseq=True).encode(),
+                data=form_encode(request.params),
                 headers={
                     "X-Twilio-Signature": signature,
                     "User-Agent": "TwilioProxy/1.1",
