@@ -15,18 +15,6 @@ class TaskRouterError(Exception):
         self.code = code
         self.message = message
 
-    @property
-    def more_info(self) -> str:
-        return f"https://www.twilio.com/docs/errors/{self.code}"
-
-    def to_body(self) -> dict[str, object]:
-        return {
-            "code": self.code,
-            "message": self.message,
-            "more_info": self.more_info,
-            "status": self.status,
-        }
-
 
 def bad_request(message: str) -> TaskRouterError:
     """400 / 20001: a parameter or a state change that TaskRouter refuses."""

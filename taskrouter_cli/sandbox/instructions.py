@@ -8,7 +8,6 @@ accept it only when their ``accept`` flag is true.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -170,7 +169,3 @@ def validate(
             f"would conference {to} (from {sender}) with the task's call; reservation accepted",
         )
     raise InstructionError(55555, f"unknown instruction {instruction!r}")
-
-
-def describe_body(body: Mapping[str, Any]) -> str:
-    return json.dumps(dict(body), sort_keys=True, default=str)

@@ -121,10 +121,6 @@ def durations(values: Iterable[int]) -> dict[str, int]:
     return {"avg": total // len(seq), "min": min(seq), "max": max(seq), "total": total}
 
 
-def _named(activity: Record) -> dict[str, Any]:
-    return {"sid": activity["sid"], "friendly_name": activity["friendly_name"]}
-
-
 def _seconds(event: Record, since: float) -> int:
     return max(0, int(event["event_date_ms"] / 1000 - since))
 

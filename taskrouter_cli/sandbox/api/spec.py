@@ -124,10 +124,6 @@ class Operation:
     def implemented(self) -> bool:
         return self.kind in IMPLEMENTED_KINDS or self.statistics is not None
 
-    @property
-    def has_body(self) -> bool:
-        return self.method == "POST"
-
 
 @dataclass
 class PathTemplate:
