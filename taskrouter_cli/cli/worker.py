@@ -186,30 +186,26 @@ def worker_set_activity(
     Example:
       trcli worker set-activity Alice Idle
     """
-    from taskrouter_cli.operations.agents import set_worker_activity
+    from taskrouter_cli.operations.workers import move_worker
     from taskrouter_cli.resolve import ACTIVITY
 
     found = _resolve(app, name)
     target = app.resolver.in_workspace(ACTIVITY, app.workspace_sid, activity)
-    context = app.workspace_api.workers(found.sid)
-    before = {r.sid for r in context.reservations.list(reservation_status="pending")}
-    updated = set_worker_activity(
+    change = move_worker(
         app.workspace_api, str(found.sid), str(target.sid), reject_pending=reject_pending
     )
-    pending = context.reservations.list(reservation_status="pending", page_size=1000)
-    fresh = [r for r in pending if r.sid not in before]
+    updated, fresh = change.worker, change.new_reservations
     if as_json:
         show_one(updated, as_json=True, fields=FIELDS)
     else:
         availability = "available" if updated.available else "not available"
         click.echo(f"{updated.friendly_name} is now {updated.activity_name} ({availability}).")
     if fresh:
-        current = context.fetch()
         for item in fresh:
             note(
                 f"{updated.friendly_name} became {target.friendly_name} and was reserved right "
                 f"away: reservation {item.sid} for Task {item.task_sid} "
-                f"(activity now {current.activity_name})."
+                f"(activity now {change.activity_now})."
             )
         note(f"Next: trcli reservation accept {fresh[0].sid}")
 

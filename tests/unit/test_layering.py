@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -82,3 +83,19 @@ def trcli_modules_imported_by(path: Path) -> set[str]:
 def test_engine_layers_never_import_trclis_upper_layers(path: Path) -> None:
     upper = {name for name in trcli_modules_imported_by(path) if name.split(".")[0] in UPPER_LAYERS}
     assert upper == set(), f"{relative(path)} imports {sorted(upper)}"
+
+
+SDK_CALL_IN_CLI = re.compile(r"workspace_api\.\w|taskrouter\.v1\.\w|\.reservations\.list\(")
+
+
+@pytest.mark.parametrize(
+    "path", [p for p in modules("cli") if p.name != "context.py"], ids=relative
+)
+def test_commands_reach_the_sdk_through_operations(path: Path) -> None:
+    """cli/ hands SDK objects to operations/; it makes no SDK call itself."""
+    calls = [
+        f"{relative(path)}:{number}: {line.strip()}"
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if SDK_CALL_IN_CLI.search(line)
+    ]
+    assert calls == []
