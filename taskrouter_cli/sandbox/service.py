@@ -46,6 +46,8 @@ T = TypeVar("T")
 Records = list[Record]
 DeliveryList = list[dict[str, Any]]
 _DEFAULT_OPTIONS = SandboxOptions()
+_DELIVERY_JSON = json.JSONEncoder(default=str)
+"""Encodes the inspector's delivery records (one encoder for all of them)."""
 
 
 class SandboxService:
@@ -488,7 +490,7 @@ class SandboxService:
         """Keep a delivery record in the database, so the inspector survives a restart. A
         failure here is logged and never disturbs the delivery itself."""
         try:
-            body = json.dumps(record, default=str)
+            body = _DELIVERY_JSON.encode(record)
             with self._lock:
                 self.store.add_delivery(int(record["id"]), body, self.options.max_deliveries)
         except Exception:

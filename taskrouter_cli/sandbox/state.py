@@ -71,6 +71,11 @@ def _encode(value: Any) -> Any:
     raise TypeError(f"cannot store {type(value).__name__}")
 
 
+_RECORD_JSON = json.JSONEncoder(default=_encode, separators=(",", ":"))
+"""One encoder for every record written (``json.dumps`` with arguments builds a new one each
+call: about half the cost of encoding a record)."""
+
+
 def public(record: Record) -> Record:
     """The record without its private ``_`` keys."""
     return {key: value for key, value in record.items() if key[0] != "_"}
@@ -325,5 +330,5 @@ class State:
             queue_sid=record.get("task_queue_sid"),
             worker_sid=record.get("worker_sid"),
             date_created=created.isoformat() if isinstance(created, datetime) else None,
-            body=json.dumps(record, default=_encode, separators=(",", ":")),
+            body=_RECORD_JSON.encode(record),
         )

@@ -23,11 +23,15 @@ BODY_TIMEOUT_KEY: web.AppKey[float] = web.AppKey("body_timeout")
 """The app's :class:`taskrouter_cli.sandbox.group_commit.GroupCommit` (attached by the server)."""
 
 
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))
+"""Reused for every response (``json.dumps`` with arguments builds a new encoder each call)."""
+
+
 def json_response(
     body: Any, status: int = 200, headers: dict[str, str] | None = None
 ) -> web.Response:
     return web.Response(
-        body=json.dumps(body, separators=(",", ":")).encode("utf-8"),
+        body=_COMPACT_JSON.encode(body).encode("utf-8"),
         status=status,
         content_type="application/json",
         headers=headers,

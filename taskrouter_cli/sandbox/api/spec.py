@@ -156,17 +156,27 @@ class PathTemplate:
 class Spec:
     raw: dict[str, Any]
     templates: list[PathTemplate]
+    _lengths: dict[int, list[PathTemplate]] | None = field(default=None, repr=False, compare=False)
 
     def operations(self) -> list[Operation]:
         return [op for t in self.templates for op in t.operations.values()]
 
     def match(self, path: str) -> tuple[PathTemplate, dict[str, str]] | None:
         parts = path.strip("/").split("/")
-        for template in self.templates:
+        for template in self._by_length().get(len(parts), ()):
             values = template.match(parts)
             if values is not None:
                 return template, values
         return None
+
+    def _by_length(self) -> dict[int, list[PathTemplate]]:
+        """The templates by number of segments, in their order (only those can match a path:
+        a request tries ~4 instead of ~25)."""
+        if self._lengths is None:
+            self._lengths = {}
+            for template in self.templates:
+                self._lengths.setdefault(len(template.segments), []).append(template)
+        return self._lengths
 
     def operation(self, operation_id: str) -> Operation:
         for op in self.operations():
