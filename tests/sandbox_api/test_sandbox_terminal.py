@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -40,7 +39,7 @@ def run_sandbox(tmp_path: Path, *extra: str) -> tuple[str, str]:
         task = invoke(
             ["task", "create", "--attributes", '{"selected_language": "es"}', "--json"], env
         ).ok()
-        time.sleep(0.3)  # let the routing happen and its line be written
+        invoke(["sandbox", "settle"], env).ok()  # the routing has run and written its lines
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=30)
     finally:
