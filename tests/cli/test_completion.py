@@ -7,7 +7,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from typing import Any
 
 import pytest
@@ -15,6 +14,7 @@ from click.shell_completion import ShellComplete
 
 from taskrouter_cli.cli import cli
 from tests.helpers.cli import invoke
+from tests.helpers.stopwatch import Stopwatch
 
 
 def complete(args: list[str], incomplete: str = "") -> list[str]:
@@ -84,9 +84,9 @@ def test_a_taskrouter_that_does_not_answer_costs_under_300_ms(
         silent.bind(("127.0.0.1", 0))
         silent.listen(8)
         monkeypatch.setenv("TRCLI_API_URL", f"http://127.0.0.1:{silent.getsockname()[1]}")
-        started = time.monotonic()
-        assert complete(["worker", "show"]) == []
-        assert time.monotonic() - started < 0.3
+        with Stopwatch() as watch:  # less the time a loaded machine kept this thread waiting
+            assert complete(["worker", "show"]) == []
+        assert watch.seconds < 0.3, watch
 
 
 def test_without_credentials_nothing_is_offered_and_nothing_breaks() -> None:
