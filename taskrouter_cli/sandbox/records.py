@@ -92,6 +92,21 @@ class Workflow(WorkflowFields, Bookkeeping):
     pass
 
 
+class TaskChannelFields(TypedDict):
+    account_sid: str
+    channel_optimized_routing: bool | None
+    date_created: datetime
+    date_updated: datetime
+    friendly_name: str
+    sid: str
+    unique_name: str
+    workspace_sid: str
+
+
+class TaskChannel(TaskChannelFields, Bookkeeping):
+    pass
+
+
 class WorkerFields(TypedDict):
     account_sid: str
     activity_name: str

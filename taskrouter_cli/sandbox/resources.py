@@ -15,7 +15,8 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable
-from typing import Any, cast
+from datetime import datetime
+from typing import Any, TypedDict, cast
 
 from taskrouter_cli.routing.expressions import ExpressionError, parse_expression
 from taskrouter_cli.routing.lint import raw_expressions
@@ -27,7 +28,16 @@ from .core import Core
 from .engine import Engine
 from .errors import bad_request
 from .lifecycle import refresh_channel
-from .records import WorkerChannel
+from .records import (
+    Activity,
+    Task,
+    TaskChannel,
+    TaskQueue,
+    Worker,
+    WorkerChannel,
+    Workflow,
+    Workspace,
+)
 from .sids import new_sid
 from .state import Record
 
@@ -47,6 +57,16 @@ DEFAULT_CHANNELS = (
 DEFAULT_ACTIVITIES = (("Offline", False), ("Available", True), ("Unavailable", False))
 
 
+class Common(TypedDict):
+    """The fields every workspace child starts with."""
+
+    account_sid: str
+    date_created: datetime
+    date_updated: datetime
+    sid: str
+    workspace_sid: str
+
+
 class Resources:
     def __init__(self, core: Core, engine: Engine) -> None:
         self.core = core
@@ -62,14 +82,17 @@ class Resources:
             if record["sid"] != skip and str(record[field]).lower() == lowered:
                 raise bad_request(f"{label} with {field} '{value}' already exists")
 
-    def activity_ref(self, workspace_sid: str, value: Any, param: str) -> Record:
+    def activity_ref(self, workspace_sid: str, value: Any, param: str) -> Activity:
         sid = validate.sid(value, "WA", param)
-        activity = self.state.get("activity", sid)
+        activity = self.state.activity(sid)
         if activity is None or activity["workspace_sid"] != workspace_sid:
             raise bad_request(f"{param} {sid} is not an Activity of workspace {workspace_sid}")
         return activity
 
-    def _base(self, workspace_sid: str, prefix: str) -> Record:
+    def _workspace(self, sid: str) -> Workspace:
+        return cast(Workspace, self.core.workspace(sid))
+
+    def _base(self, workspace_sid: str, prefix: str) -> Common:
         stamp = self.core.stamp()
         return {
             "account_sid": self.core.account_sid,
@@ -81,20 +104,20 @@ class Resources:
 
     def _emit(
         self,
-        workspace: Record,
+        workspace: Workspace,
         event_type: str,
         kind: str,
-        record: Record,
+        sid: str,
         verb: str,
         data: dict[str, Any],
     ) -> None:
         label = kind.replace("_", " ").title().replace(" ", "")
         self.core.emit(
-            workspace,
+            cast(Record, workspace),
             event_type,
             kind.replace("_", ""),
-            record["sid"],
-            f"{label} {record['sid']} {verb}",
+            sid,
+            f"{label} {sid} {verb}",
             data,
         )
 
@@ -110,7 +133,7 @@ class Resources:
             params.get("prioritize_queue_order", "FIFO"), ("FIFO", "LIFO"), "PrioritizeQueueOrder"
         )
         stamp = self.core.stamp()
-        workspace: Record = {
+        workspace: Workspace = {
             "account_sid": self.core.account_sid,
             "date_created": stamp,
             "date_updated": stamp,
@@ -128,28 +151,24 @@ class Resources:
             "timeout_activity_name": None,
             "timeout_activity_sid": None,
             "prioritize_queue_order": order,
+            "_seq": self.state.next_seq(),
         }
         self.state.add("workspace", workspace)
-        self.core.emit(
-            workspace,
-            "workspace.created",
-            "workspace",
-            workspace["sid"],
-            f"Workspace {workspace['sid']} created",
-            {"workspace_sid": workspace["sid"]},
+        sid = workspace["sid"]
+        self._emit(
+            workspace, "workspace.created", "workspace", sid, "created", {"workspace_sid": sid}
         )
         for activity_name, available in activities:
-            self.create_activity(
-                workspace["sid"], {"friendly_name": activity_name, "available": available}
-            )
+            self.create_activity(sid, {"friendly_name": activity_name, "available": available})
         offline = next(
             a
-            for a in self.state.in_workspace(workspace["sid"], "activity").values()
+            for a in cast("dict[str, Activity]", self.state.in_workspace(sid, "activity")).values()
             if a["friendly_name"] == "Offline"
         )
-        for field in ("default", "timeout"):
-            workspace[f"{field}_activity_sid"] = offline["sid"]
-            workspace[f"{field}_activity_name"] = offline["friendly_name"]
+        workspace["default_activity_sid"] = offline["sid"]
+        workspace["default_activity_name"] = offline["friendly_name"]
+        workspace["timeout_activity_sid"] = offline["sid"]
+        workspace["timeout_activity_name"] = offline["friendly_name"]
         for channel_name, unique in DEFAULT_CHANNELS:
             self.create_task_channel(
                 workspace["sid"], {"friendly_name": channel_name, "unique_name": unique}
@@ -167,24 +186,28 @@ class Resources:
                     ),
                 },
             )
-        return workspace
+        return cast(Record, workspace)
 
-    def update_workspace(self, workspace: Record, params: dict[str, Any]) -> Record:
+    def update_workspace(self, record: Record, params: dict[str, Any]) -> Record:
+        workspace = cast(Workspace, record)
         sid = workspace["sid"]
-        changes: dict[str, Any] = {}
+        changed = workspace.copy()  # every parameter is checked before anything changes
         if "friendly_name" in params:
-            changes["friendly_name"] = validate.friendly_name(params["friendly_name"])
-        for field, param in (("default", "DefaultActivitySid"), ("timeout", "TimeoutActivitySid")):
-            if params.get(f"{field}_activity_sid") is not None:
-                activity = self.activity_ref(sid, params[f"{field}_activity_sid"], param)
-                changes[f"{field}_activity_sid"] = activity["sid"]
-                changes[f"{field}_activity_name"] = activity["friendly_name"]
+            changed["friendly_name"] = validate.friendly_name(params["friendly_name"])
+        if params.get("default_activity_sid") is not None:
+            activity = self.activity_ref(sid, params["default_activity_sid"], "DefaultActivitySid")
+            changed["default_activity_sid"] = activity["sid"]
+            changed["default_activity_name"] = activity["friendly_name"]
+        if params.get("timeout_activity_sid") is not None:
+            activity = self.activity_ref(sid, params["timeout_activity_sid"], "TimeoutActivitySid")
+            changed["timeout_activity_sid"] = activity["sid"]
+            changed["timeout_activity_name"] = activity["friendly_name"]
         if "event_callback_url" in params:
-            changes["event_callback_url"] = validate.url(
+            changed["event_callback_url"] = validate.url(
                 params["event_callback_url"], "EventCallbackUrl"
             )
         if "events_filter" in params:
-            changes["events_filter"] = params["events_filter"] or None
+            changed["events_filter"] = params["events_filter"] or None
         if "multi_task_enabled" in params:
             multi = validate.boolean(params["multi_task_enabled"], "MultiTaskEnabled")
             if workspace["multi_task_enabled"] and not multi:
@@ -192,18 +215,16 @@ class Resources:
                     "MultiTaskEnabled: a multi-tasking workspace cannot be switched back to "
                     "single-tasking"
                 )
-            changes["multi_task_enabled"] = multi
+            changed["multi_task_enabled"] = multi
         if "prioritize_queue_order" in params:
-            changes["prioritize_queue_order"] = validate.enum(
+            changed["prioritize_queue_order"] = validate.enum(
                 params["prioritize_queue_order"], ("FIFO", "LIFO"), "PrioritizeQueueOrder"
             )
-        workspace.update(changes)
+        workspace.update(changed)
         workspace["date_updated"] = self.core.stamp()
         self.state.touch("workspace", workspace)
-        self.core.emit(
-            workspace, "workspace.updated", "workspace", sid, f"Workspace {sid} updated", {}
-        )
-        return workspace
+        self._emit(workspace, "workspace.updated", "workspace", sid, "updated", {})
+        return record
 
     def delete_workspace(self, workspace: Record) -> None:
         sid = workspace["sid"]
@@ -234,17 +255,18 @@ class Resources:
         if len(existing) >= MAX_ACTIVITIES:
             raise bad_request(f"a workspace can have at most {MAX_ACTIVITIES} Activities")
         self._unique(workspace_sid, "activity", "friendly_name", name, "Activity")
-        activity = self._base(workspace_sid, "WA")
-        activity.update(
-            friendly_name=name,
-            available=validate.boolean(params.get("available", False), "Available"),
-        )
+        activity: Activity = {
+            **self._base(workspace_sid, "WA"),
+            "friendly_name": name,
+            "available": validate.boolean(params.get("available", False), "Available"),
+            "_seq": self.state.next_seq(),
+        }
         self.state.add("activity", activity)
         self._emit(
-            self.core.workspace(workspace_sid),
+            self._workspace(workspace_sid),
             "activity.created",
             "activity",
-            activity,
+            activity["sid"],
             "created",
             {
                 "activity_sid": activity["sid"],
@@ -252,9 +274,10 @@ class Resources:
                 "activity_available": activity["available"],
             },
         )
-        return activity
+        return cast(Record, activity)
 
-    def update_activity(self, activity: Record, params: dict[str, Any]) -> Record:
+    def update_activity(self, record: Record, params: dict[str, Any]) -> Record:
+        activity = cast(Activity, record)
         if "available" in params:
             raise bad_request("Available cannot be changed after an Activity is created")
         if "friendly_name" in params:
@@ -266,10 +289,10 @@ class Resources:
         activity["date_updated"] = self.core.stamp()
         self.state.touch("activity", activity)
         self._emit(
-            self.core.workspace(activity["workspace_sid"]),
+            self._workspace(activity["workspace_sid"]),
             "activity.updated",
             "activity",
-            activity,
+            activity["sid"],
             "updated",
             {
                 "activity_sid": activity["sid"],
@@ -277,37 +300,42 @@ class Resources:
                 "activity_available": activity["available"],
             },
         )
-        return activity
+        return record
 
-    def _rename_activity(self, activity: Record) -> None:
+    def _rename_activity(self, activity: Activity) -> None:
         sid, name = activity["sid"], activity["friendly_name"]
         ws = activity["workspace_sid"]
-        workspace = self.core.workspace(ws)
-        for field in ("default", "timeout"):
-            if workspace[f"{field}_activity_sid"] == sid:
-                workspace[f"{field}_activity_name"] = name
-                self.state.touch("workspace", workspace)
-        for worker in self.state.in_workspace(ws, "worker").values():
+        workspace = self._workspace(ws)
+        if workspace["default_activity_sid"] == sid:
+            workspace["default_activity_name"] = name
+            self.state.touch("workspace", workspace)
+        if workspace["timeout_activity_sid"] == sid:
+            workspace["timeout_activity_name"] = name
+            self.state.touch("workspace", workspace)
+        for worker in self.state.workers_in(ws).values():
             if worker["activity_sid"] == sid:
                 worker["activity_name"] = name
                 self.state.touch("worker", worker)
-        for queue in self.state.in_workspace(ws, "task_queue").values():
-            for field in ("reservation", "assignment"):
-                if queue[f"{field}_activity_sid"] == sid:
-                    queue[f"{field}_activity_name"] = name
-                    self.state.touch("task_queue", queue)
+        for queue in self.state.queues_in(ws).values():
+            if queue["reservation_activity_sid"] == sid:
+                queue["reservation_activity_name"] = name
+                self.state.touch("task_queue", queue)
+            if queue["assignment_activity_sid"] == sid:
+                queue["assignment_activity_name"] = name
+                self.state.touch("task_queue", queue)
 
-    def delete_activity(self, activity: Record) -> None:
+    def delete_activity(self, record: Record) -> None:
+        activity = cast(Activity, record)
         sid, ws = activity["sid"], activity["workspace_sid"]
-        workspace = self.core.workspace(ws)
+        workspace = self._workspace(ws)
         if sid in (workspace["default_activity_sid"], workspace["timeout_activity_sid"]):
             raise bad_request(
                 f"Activity {sid} is the workspace's default or timeout activity and cannot be "
                 "deleted"
             )
-        if any(w["activity_sid"] == sid for w in self.state.in_workspace(ws, "worker").values()):
+        if any(w["activity_sid"] == sid for w in self.state.workers_in(ws).values()):
             raise bad_request(f"Activity {sid} is in use by a Worker and cannot be deleted")
-        for queue in self.state.in_workspace(ws, "task_queue").values():
+        for queue in self.state.queues_in(ws).values():
             if sid in (queue["reservation_activity_sid"], queue["assignment_activity_sid"]):
                 raise bad_request(
                     f"Activity {sid} is used by TaskQueue {queue['sid']} and cannot be deleted"
@@ -317,7 +345,7 @@ class Resources:
             workspace,
             "activity.deleted",
             "activity",
-            activity,
+            sid,
             "deleted",
             {"activity_sid": sid, "activity_name": activity["friendly_name"]},
         )
@@ -329,24 +357,25 @@ class Resources:
         if "-" in unique:
             raise bad_request("UniqueName must not contain hyphens")
         self._unique(workspace_sid, "task_channel", "unique_name", unique, "TaskChannel")
-        channel = self._base(workspace_sid, "TC")
-        channel.update(
-            friendly_name=name,
-            unique_name=unique,
-            channel_optimized_routing=validate.boolean(
+        channel: TaskChannel = {
+            **self._base(workspace_sid, "TC"),
+            "friendly_name": name,
+            "unique_name": unique,
+            "channel_optimized_routing": validate.boolean(
                 params["channel_optimized_routing"], "ChannelOptimizedRouting"
             )
             if params.get("channel_optimized_routing") is not None
             else None,
-        )
+            "_seq": self.state.next_seq(),
+        }
         self.state.add("task_channel", channel)
-        for worker in self.state.in_workspace(workspace_sid, "worker").values():
+        for worker in self.state.workers_in(workspace_sid).values():
             self._add_worker_channel(worker, channel)
         self._emit(
-            self.core.workspace(workspace_sid),
+            self._workspace(workspace_sid),
             "task-channel.created",
             "task_channel",
-            channel,
+            channel["sid"],
             "created",
             {
                 "task_channel_sid": channel["sid"],
@@ -354,7 +383,7 @@ class Resources:
                 "task_channel_unique_name": unique,
             },
         )
-        return channel
+        return cast(Record, channel)
 
     def find_task_channel(self, workspace_sid: str, sid_or_name: str) -> Record | None:
         record = self.state.get("task_channel", sid_or_name)
@@ -365,30 +394,32 @@ class Resources:
                 return channel
         return None
 
-    def update_task_channel(self, channel: Record, params: dict[str, Any]) -> Record:
-        changes: dict[str, Any] = {}  # every parameter is checked before anything changes
+    def update_task_channel(self, record: Record, params: dict[str, Any]) -> Record:
+        channel = cast(TaskChannel, record)
+        changed = channel.copy()  # every parameter is checked before anything changes
         if "friendly_name" in params:
-            changes["friendly_name"] = validate.friendly_name(params["friendly_name"])
+            changed["friendly_name"] = validate.friendly_name(params["friendly_name"])
         if params.get("channel_optimized_routing") is not None:
-            changes["channel_optimized_routing"] = validate.boolean(
+            changed["channel_optimized_routing"] = validate.boolean(
                 params["channel_optimized_routing"], "ChannelOptimizedRouting"
             )
-        channel.update(changes)
+        channel.update(changed)
         channel["date_updated"] = self.core.stamp()
         self.state.touch("task_channel", channel)
         self._emit(
-            self.core.workspace(channel["workspace_sid"]),
+            self._workspace(channel["workspace_sid"]),
             "task-channel.updated",
             "task_channel",
-            channel,
+            channel["sid"],
             "updated",
             {"task_channel_sid": channel["sid"]},
         )
-        return channel
+        return record
 
-    def delete_task_channel(self, channel: Record) -> None:
+    def delete_task_channel(self, record: Record) -> None:
+        channel = cast(TaskChannel, record)
         ws = channel["workspace_sid"]
-        for task in self.state.in_workspace(ws, "task").values():
+        for task in self._tasks_in(ws).values():
             if task["task_channel_sid"] == channel["sid"] and task["assignment_status"] in (
                 "pending",
                 "reserved",
@@ -404,45 +435,49 @@ class Resources:
                 self.state.remove("worker_channel", worker_channel)
         self.state.remove("task_channel", channel)
         self._emit(
-            self.core.workspace(ws),
+            self._workspace(ws),
             "task-channel.deleted",
             "task_channel",
-            channel,
+            channel["sid"],
             "deleted",
             {"task_channel_sid": channel["sid"]},
         )
 
     # workers ---------------------------------------------------------------------------------
     def create_worker(self, workspace_sid: str, params: dict[str, Any]) -> Record:
-        workspace = self.core.workspace(workspace_sid)
+        workspace = self._workspace(workspace_sid)
         name = validate.friendly_name(params.get("friendly_name"))
         self._unique(workspace_sid, "worker", "friendly_name", name, "Worker")
         attributes = validate.attributes(params.get("attributes", "{}"))
         if params.get("activity_sid") is not None:
             activity = self.activity_ref(workspace_sid, params["activity_sid"], "ActivitySid")
         else:
-            activity = self.state.records["activity"][workspace["default_activity_sid"]]
+            activity = cast(
+                Activity, self.state.records["activity"][workspace["default_activity_sid"] or ""]
+            )
         now = self.core.now()
-        worker = self._base(workspace_sid, "WK")
-        worker.update(
-            activity_name=activity["friendly_name"],
-            activity_sid=activity["sid"],
-            attributes=attributes,
-            available=activity["available"],
-            date_status_changed=worker["date_created"],
-            friendly_name=name,
-            _open=0,
-            _idle_ts=now.timestamp(),
-            _created_ts=now.timestamp(),
-        )
+        base = self._base(workspace_sid, "WK")
+        worker: Worker = {
+            **base,
+            "activity_name": activity["friendly_name"],
+            "activity_sid": activity["sid"],
+            "attributes": attributes,
+            "available": activity["available"],
+            "date_status_changed": base["date_created"],
+            "friendly_name": name,
+            "_open": 0,
+            "_idle_ts": now.timestamp(),
+            "_created_ts": now.timestamp(),
+            "_seq": self.state.next_seq(),
+        }
         self.state.add("worker", worker)
-        for channel in self.state.in_workspace(workspace_sid, "task_channel").values():
+        for channel in self._task_channels_in(workspace_sid).values():
             self._add_worker_channel(worker, channel)
         self.engine.worker_attributes_changed(worker)
         from .events import worker_fields
 
         self.core.emit(
-            workspace,
+            cast(Record, workspace),
             "worker.created",
             "worker",
             worker["sid"],
@@ -451,25 +486,38 @@ class Resources:
         )
         if worker["available"]:
             self.engine.route_worker(worker)
-        return worker
+        return cast(Record, worker)
 
-    def _add_worker_channel(self, worker: Record, channel: Record) -> None:
-        record = self._base(worker["workspace_sid"], "WC")
-        record.update(
-            assigned_tasks=0,
-            available=True,
-            available_capacity_percentage=100,
-            configured_capacity=1,
-            task_channel_sid=channel["sid"],
-            task_channel_unique_name=channel["unique_name"],
-            worker_sid=worker["sid"],
-            _reserved=0,
+    def _task_channels_in(self, workspace_sid: str) -> dict[str, TaskChannel]:
+        return cast(
+            "dict[str, TaskChannel]", self.state.in_workspace(workspace_sid, "task_channel")
         )
+
+    def _tasks_in(self, workspace_sid: str) -> dict[str, Task]:
+        return cast("dict[str, Task]", self.state.in_workspace(workspace_sid, "task"))
+
+    def _workflows_in(self, workspace_sid: str) -> dict[str, Workflow]:
+        return cast("dict[str, Workflow]", self.state.in_workspace(workspace_sid, "workflow"))
+
+    def _add_worker_channel(self, worker: Worker, channel: TaskChannel) -> None:
+        record: WorkerChannel = {
+            **self._base(worker["workspace_sid"], "WC"),
+            "assigned_tasks": 0,
+            "available": True,
+            "available_capacity_percentage": 100,
+            "configured_capacity": 1,
+            "task_channel_sid": channel["sid"],
+            "task_channel_unique_name": channel["unique_name"],
+            "worker_sid": worker["sid"],
+            "_reserved": 0,
+            "_seq": self.state.next_seq(),
+        }
         self.state.add("worker_channel", record)
 
-    def update_worker(self, worker: Record, params: dict[str, Any]) -> Record:
+    def update_worker(self, record: Record, params: dict[str, Any]) -> Record:
         from .events import worker_fields
 
+        worker = cast(Worker, record)
         ws = worker["workspace_sid"]
         workspace = self.core.workspace(ws)
         activity = None
@@ -515,16 +563,17 @@ class Resources:
                         self.engine.reject(res, None, restore=False)
         if worker["available"]:
             self.engine.route_worker(worker)
-        return worker
+        return record
 
-    def delete_worker(self, worker: Record) -> None:
+    def delete_worker(self, record: Record) -> None:
         from .events import worker_fields
 
+        worker = cast(Worker, record)
         if worker["_open"] > 0:
             raise bad_request(
                 f"Worker {worker['sid']} has pending or assigned reservations and cannot be deleted"
             )
-        for channel in list(self.state.channels_by_worker.get(worker["sid"], {}).values()):
+        for channel in list(self.state.channels_of(worker["sid"]).values()):
             self.state.remove("worker_channel", channel)
         self.engine.worker_removed(worker)
         self.state.remove("worker", worker)
@@ -539,20 +588,20 @@ class Resources:
         )
 
     def worker_channel(self, worker: Record, sid: str) -> Record | None:
-        channels = self.state.channels_by_worker.get(worker["sid"], {})
-        for channel in channels.values():
+        for channel in self.state.channels_of(worker["sid"]).values():
             if sid in (
                 channel["sid"],
                 channel["task_channel_sid"],
                 channel["task_channel_unique_name"],
             ):
-                return channel
+                return cast(Record, channel)
         return None
 
-    def update_worker_channel(self, channel: Record, params: dict[str, Any]) -> Record:
+    def update_worker_channel(self, record: Record, params: dict[str, Any]) -> Record:
         from .events import worker_fields
 
-        worker = self.state.records["worker"][channel["worker_sid"]]
+        channel = cast(WorkerChannel, record)
+        worker = cast(Worker, self.state.records["worker"][channel["worker_sid"]])
         workspace = self.core.workspace(channel["workspace_sid"])
         capacity = channel["configured_capacity"]
         if params.get("capacity") is not None:
@@ -564,7 +613,7 @@ class Resources:
         channel["configured_capacity"] = capacity
         channel["available"] = available
         channel["date_updated"] = self.core.stamp()
-        refresh_channel(cast(WorkerChannel, channel))
+        refresh_channel(channel)
         self.state.touch("worker_channel", channel)
         data = worker_fields(worker)
         data.update(
@@ -594,13 +643,13 @@ class Resources:
                 dict(data),
             )
         self.engine.route_worker(worker)
-        return channel
+        return record
 
     # task queues -----------------------------------------------------------------------------
-    def _queue_fields(self, ws: str, params: dict[str, Any], queue: Record) -> None:
+    def _queue_fields(self, ws: str, params: dict[str, Any], queue: TaskQueue) -> None:
         if params.get("friendly_name") is not None:
             name = validate.friendly_name(params["friendly_name"])
-            self._unique(ws, "task_queue", "friendly_name", name, "TaskQueue", queue.get("sid", ""))
+            self._unique(ws, "task_queue", "friendly_name", name, "TaskQueue", queue["sid"])
             queue["friendly_name"] = name
         if params.get("target_workers") is not None:
             text = params["target_workers"]
@@ -612,42 +661,48 @@ class Resources:
                 except ExpressionError as exc:
                     raise bad_request(f"TargetWorkers is not a valid expression: {exc}") from None
             queue["target_workers"] = text
-            warn_undocumented(f"TaskQueue {queue.get('sid')}", [("TargetWorkers", text)])
+            warn_undocumented(f"TaskQueue {queue['sid']}", [("TargetWorkers", text)])
         if params.get("max_reserved_workers") is not None:
             queue["max_reserved_workers"] = validate.integer(
                 params["max_reserved_workers"], 1, 50, "MaxReservedWorkers"
             )
         if params.get("task_order") is not None:
             queue["task_order"] = validate.enum(params["task_order"], ("FIFO", "LIFO"), "TaskOrder")
-        for field, param in (
-            ("reservation", "ReservationActivitySid"),
-            ("assignment", "AssignmentActivitySid"),
-        ):
-            value = params.get(f"{field}_activity_sid")
-            if value is not None:
-                activity = self.activity_ref(ws, value, param)
-                queue[f"{field}_activity_sid"] = activity["sid"]
-                queue[f"{field}_activity_name"] = activity["friendly_name"]
+        if params.get("reservation_activity_sid") is not None:
+            activity = self.activity_ref(
+                ws, params["reservation_activity_sid"], "ReservationActivitySid"
+            )
+            queue["reservation_activity_sid"] = activity["sid"]
+            queue["reservation_activity_name"] = activity["friendly_name"]
+        if params.get("assignment_activity_sid") is not None:
+            activity = self.activity_ref(
+                ws, params["assignment_activity_sid"], "AssignmentActivitySid"
+            )
+            queue["assignment_activity_sid"] = activity["sid"]
+            queue["assignment_activity_name"] = activity["friendly_name"]
 
     def create_task_queue(self, workspace_sid: str, params: dict[str, Any]) -> Record:
-        validate.friendly_name(params.get("friendly_name"))
-        queue = self._base(workspace_sid, "WQ")
-        queue.update(
-            assignment_activity_sid=None,
-            assignment_activity_name=None,
-            max_reserved_workers=1,
-            reservation_activity_sid=None,
-            reservation_activity_name=None,
-            target_workers="1==1",
-            task_order="FIFO",
-        )
+        name = validate.friendly_name(params.get("friendly_name"))
+        queue: TaskQueue = {
+            **self._base(workspace_sid, "WQ"),
+            "assignment_activity_sid": None,
+            "assignment_activity_name": None,
+            "max_reserved_workers": 1,
+            "reservation_activity_sid": None,
+            "reservation_activity_name": None,
+            "target_workers": "1==1",
+            "task_order": "FIFO",
+            "friendly_name": name,
+            "_seq": 0,  # numbered once every parameter is checked
+        }
         self._queue_fields(workspace_sid, params, queue)
+        queue["_seq"] = self.state.next_seq()
         self.state.add("task_queue", queue)
         self._emit(
-            self.core.workspace(workspace_sid),
+            self._workspace(workspace_sid),
             "task-queue.created",
             "task_queue",
-            queue,
+            queue["sid"],
             "created",
             {
                 "task_queue_sid": queue["sid"],
@@ -655,25 +710,26 @@ class Resources:
                 "task_queue_target_expression": queue["target_workers"],
             },
         )
-        return queue
+        return cast(Record, queue)
 
-    def update_task_queue(self, queue: Record, params: dict[str, Any]) -> Record:
+    def update_task_queue(self, record: Record, params: dict[str, Any]) -> Record:
+        queue = cast(TaskQueue, record)
         before = (queue["target_workers"], queue["task_order"], queue["max_reserved_workers"])
-        updated = dict(queue)
+        updated = queue.copy()
         self._queue_fields(queue["workspace_sid"], params, updated)
         queue.update(updated)
         queue["date_updated"] = self.core.stamp()
         self.state.touch("task_queue", queue)
-        for task in self.state.in_workspace(queue["workspace_sid"], "task").values():
-            if task.get("task_queue_sid") == queue["sid"]:
+        for task in self._tasks_in(queue["workspace_sid"]).values():
+            if task["task_queue_sid"] == queue["sid"]:
                 task["task_queue_friendly_name"] = queue["friendly_name"]
                 self.state.touch("task", task)
         if queue["target_workers"] != before[0]:
             self._emit(
-                self.core.workspace(queue["workspace_sid"]),
+                self._workspace(queue["workspace_sid"]),
                 "task-queue.expression.updated",
                 "task_queue",
-                queue,
+                queue["sid"],
                 "updated",
                 {
                     "task_queue_sid": queue["sid"],
@@ -683,11 +739,12 @@ class Resources:
             )
         if (queue["target_workers"], queue["task_order"], queue["max_reserved_workers"]) != before:
             self.engine.queue_changed(queue)
-        return queue
+        return record
 
-    def delete_task_queue(self, queue: Record) -> None:
+    def delete_task_queue(self, record: Record) -> None:
+        queue = cast(TaskQueue, record)
         ws = queue["workspace_sid"]
-        for workflow in self.state.in_workspace(ws, "workflow").values():
+        for workflow in self._workflows_in(ws).values():
             if queue["sid"] in workflow["configuration"]:
                 raise bad_request(
                     f"TaskQueue {queue['sid']} is used by Workflow {workflow['sid']} and cannot "
@@ -698,10 +755,10 @@ class Resources:
         self.engine.queue_removed(queue)
         self.state.remove("task_queue", queue)
         self._emit(
-            self.core.workspace(ws),
+            self._workspace(ws),
             "task-queue.deleted",
             "task_queue",
-            queue,
+            queue["sid"],
             "deleted",
             {"task_queue_sid": queue["sid"], "task_queue_name": queue["friendly_name"]},
         )
@@ -717,7 +774,7 @@ class Resources:
         except WorkflowConfigError as exc:
             raise bad_request(f"Configuration is invalid: {exc}") from None
         for queue_sid in cfg.queue_sids():
-            queue = self.state.get("task_queue", queue_sid)
+            queue = self.state.task_queue(queue_sid)
             if queue is None or queue["workspace_sid"] != ws:
                 raise bad_request(
                     f"Configuration is invalid: TaskQueue {queue_sid} does not exist in "
@@ -725,83 +782,90 @@ class Resources:
                 )
         return text
 
-    def _workflow_fields(self, ws: str, params: dict[str, Any], workflow: Record) -> None:
+    def _workflow_fields(self, ws: str, params: dict[str, Any], workflow: Workflow) -> None:
         if params.get("friendly_name") is not None:
             name = validate.friendly_name(params["friendly_name"])
-            self._unique(ws, "workflow", "friendly_name", name, "Workflow", workflow.get("sid", ""))
+            self._unique(ws, "workflow", "friendly_name", name, "Workflow", workflow["sid"])
             workflow["friendly_name"] = name
         if params.get("configuration") is not None:
             workflow["configuration"] = self._configuration(ws, params["configuration"])
             document = json.loads(workflow["configuration"])
             expressions = [(p, v) for p, v in raw_expressions(document) if isinstance(v, str)]
-            warn_undocumented(f"Workflow {workflow.get('sid')}", expressions)
-        for field, param in (
-            ("assignment_callback_url", "AssignmentCallbackUrl"),
-            ("fallback_assignment_callback_url", "FallbackAssignmentCallbackUrl"),
-        ):
-            if field in params:
-                workflow[field] = validate.url(params[field], param)
+            warn_undocumented(f"Workflow {workflow['sid']}", expressions)
+        if "assignment_callback_url" in params:
+            workflow["assignment_callback_url"] = validate.url(
+                params["assignment_callback_url"], "AssignmentCallbackUrl"
+            )
+        if "fallback_assignment_callback_url" in params:
+            workflow["fallback_assignment_callback_url"] = validate.url(
+                params["fallback_assignment_callback_url"], "FallbackAssignmentCallbackUrl"
+            )
         if params.get("task_reservation_timeout") is not None:
             workflow["task_reservation_timeout"] = validate.integer(
                 params["task_reservation_timeout"], 1, 86_400, "TaskReservationTimeout"
             )
 
     def create_workflow(self, workspace_sid: str, params: dict[str, Any]) -> Record:
-        validate.friendly_name(params.get("friendly_name"))
+        name = validate.friendly_name(params.get("friendly_name"))
         if params.get("configuration") is None:
             raise bad_request("Configuration is required")
-        workflow = self._base(workspace_sid, "WW")
-        workflow.update(
-            assignment_callback_url=None,
-            configuration="",
-            document_content_type="application/json",
-            fallback_assignment_callback_url=None,
-            task_reservation_timeout=120,
-        )
+        workflow: Workflow = {
+            **self._base(workspace_sid, "WW"),
+            "assignment_callback_url": None,
+            "configuration": "",
+            "document_content_type": "application/json",
+            "fallback_assignment_callback_url": None,
+            "task_reservation_timeout": 120,
+            "friendly_name": name,
+            "_seq": 0,  # numbered once every parameter is checked
+        }
         self._workflow_fields(workspace_sid, params, workflow)
+        workflow["_seq"] = self.state.next_seq()
         self.state.add("workflow", workflow)
         self._emit(
-            self.core.workspace(workspace_sid),
+            self._workspace(workspace_sid),
             "workflow.created",
             "workflow",
-            workflow,
+            workflow["sid"],
             "created",
             {"workflow_sid": workflow["sid"], "workflow_name": workflow["friendly_name"]},
         )
-        return workflow
+        return cast(Record, workflow)
 
-    def update_workflow(self, workflow: Record, params: dict[str, Any]) -> Record:
+    def update_workflow(self, record: Record, params: dict[str, Any]) -> Record:
+        workflow = cast(Workflow, record)
         ws = workflow["workspace_sid"]
-        updated = dict(workflow)
+        updated = workflow.copy()
         self._workflow_fields(ws, params, updated)
         reevaluate = validate.boolean(params.get("re_evaluate_tasks", False), "ReEvaluateTasks")
         workflow.update(updated)
         workflow["date_updated"] = self.core.stamp()
         self.state.touch("workflow", workflow)
-        for task in self.state.in_workspace(ws, "task").values():
-            if task.get("workflow_sid") == workflow["sid"]:
+        for task in self._tasks_in(ws).values():
+            if task["workflow_sid"] == workflow["sid"]:
                 task["workflow_friendly_name"] = workflow["friendly_name"]
                 self.state.touch("task", task)
         self._emit(
-            self.core.workspace(ws),
+            self._workspace(ws),
             "workflow.updated",
             "workflow",
-            workflow,
+            workflow["sid"],
             "updated",
             {"workflow_sid": workflow["sid"], "workflow_name": workflow["friendly_name"]},
         )
         if reevaluate:
-            for task in list(self.state.in_workspace(ws, "task").values()):
-                if task.get("workflow_sid") == workflow["sid"] and (
+            for task in list(self._tasks_in(ws).values()):
+                if task["workflow_sid"] == workflow["sid"] and (
                     task["assignment_status"] == "pending"
                 ):
                     self.engine.route_task(task)
-        return workflow
+        return record
 
-    def delete_workflow(self, workflow: Record) -> None:
+    def delete_workflow(self, record: Record) -> None:
+        workflow = cast(Workflow, record)
         ws = workflow["workspace_sid"]
-        for task in self.state.in_workspace(ws, "task").values():
-            if task.get("workflow_sid") == workflow["sid"] and task["assignment_status"] in (
+        for task in self._tasks_in(ws).values():
+            if task["workflow_sid"] == workflow["sid"] and task["assignment_status"] in (
                 "pending",
                 "reserved",
                 "assigned",
@@ -812,10 +876,10 @@ class Resources:
                 )
         self.state.remove("workflow", workflow)
         self._emit(
-            self.core.workspace(ws),
+            self._workspace(ws),
             "workflow.deleted",
             "workflow",
-            workflow,
+            workflow["sid"],
             "deleted",
             {"workflow_sid": workflow["sid"], "workflow_name": workflow["friendly_name"]},
         )

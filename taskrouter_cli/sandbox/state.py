@@ -20,6 +20,7 @@ from .records import (
     Activity,
     Reservation,
     Task,
+    TaskChannel,
     TaskQueue,
     Worker,
     WorkerChannel,
@@ -33,6 +34,7 @@ AnyRecord = (
     Record
     | Workspace
     | Activity
+    | TaskChannel
     | Worker
     | WorkerChannel
     | TaskQueue
