@@ -3,9 +3,9 @@ Events query and the bulk statistics queue list. Nothing here changes a record."
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from . import listing
 from .core import Core
@@ -14,6 +14,7 @@ from .errors import TaskRouterError, bad_request
 from .events import load_event
 from .kinds import KINDS
 from .listing import ListPage
+from .records import Reservation, Task, TaskQueue, Worker
 from .resources import Resources
 from .sids import is_sid
 from .state import Record
@@ -21,11 +22,14 @@ from .statistics import MAX_BULK_QUEUES
 from .store import EventQuery, SqliteStore
 from .tasks import RESERVATION_STATUSES, TASK_STATUSES
 
-Tests = list[Callable[[Record], bool]]
 Records = list[Record]
+AnyFields = Mapping[str, object]
+"""A record of any kind, read by field name (filters shared by several kinds)."""
+RecordT = TypeVar("RecordT")
+Tests = list[Callable[[RecordT], bool]]
 
 
-def _field_equals(field: str, value: Any) -> Callable[[Record], bool]:
+def _field_equals(field: str, value: object) -> Callable[[AnyFields], bool]:
     return lambda record: record.get(field) == value
 
 
@@ -83,30 +87,38 @@ class Queries:
     def _filter(
         self, kind: str, scope: dict[str, Any], f: dict[str, Any]
     ) -> Callable[[Record], bool]:
-        tests: Tests = []
+        tests: Tests[AnyFields] = []
         if "friendly_name" in f:
             name = str(f["friendly_name"]).lower()
             tests.append(lambda r: str(r.get("friendly_name", "")).lower() == name)
         if kind in ("activity", "worker") and "available" in f:
             wanted = listing.truthy(f["available"])
             tests.append(lambda r: bool(r["available"]) == wanted)
+        # the kind's own filters read the kind's typed record (the tables hold that kind only)
         if kind == "worker":
-            self._worker_filters(scope, f, tests)
+            tests += cast("Tests[AnyFields]", self._worker_filters(scope, f))
         elif kind == "task_queue":
-            self._queue_filters(scope, f, tests)
+            tests += cast("Tests[AnyFields]", self._queue_filters(scope, f))
         elif kind == "task":
-            self._task_filters(scope, f, tests)
+            tests += cast("Tests[AnyFields]", self._task_filters(f))
         elif kind == "reservation":
-            if "reservation_status" in f:
-                wanted_status = listing.statuses(
-                    f["reservation_status"], RESERVATION_STATUSES, "ReservationStatus"
-                )
-                tests.append(lambda r: r["reservation_status"] in wanted_status)
-            if "worker_sid" in f:
-                tests.append(lambda r: r["worker_sid"] == f["worker_sid"])
+            tests += cast("Tests[AnyFields]", self._reservation_filters(f))
         return lambda record: all(test(record) for test in tests)
 
-    def _worker_filters(self, scope: dict[str, Any], f: dict[str, Any], tests: Tests) -> None:
+    @staticmethod
+    def _reservation_filters(f: dict[str, Any]) -> Tests[Reservation]:
+        tests: Tests[Reservation] = []
+        if "reservation_status" in f:
+            wanted_status = listing.statuses(
+                f["reservation_status"], RESERVATION_STATUSES, "ReservationStatus"
+            )
+            tests.append(lambda r: r["reservation_status"] in wanted_status)
+        if "worker_sid" in f:
+            tests.append(lambda r: r["worker_sid"] == f["worker_sid"])
+        return tests
+
+    def _worker_filters(self, scope: dict[str, Any], f: dict[str, Any]) -> Tests[Worker]:
+        tests: Tests[Worker] = []
         ws = self.workspace_sid(scope)
         if "activity_name" in f:
             tests.append(lambda r: r["activity_name"] == f["activity_name"])
@@ -117,16 +129,16 @@ class Queries:
                 f["target_workers_expression"], "TargetWorkersExpression"
             )
             tests.append(lambda r: matches(self.engine.worker_view(r)))
-        queue: Record | None = None
+        queue: TaskQueue | None = None
         if "task_queue_sid" in f:
-            queue = self.state.get("task_queue", str(f["task_queue_sid"]))
+            queue = self.state.task_queue(str(f["task_queue_sid"]))
             if queue is None or queue["workspace_sid"] != ws:
                 raise bad_request(f"TaskQueueSid {f['task_queue_sid']} is not a TaskQueue here")
         if "task_queue_name" in f:
             queue = next(
                 (
                     q
-                    for q in self.state.in_workspace(ws, "task_queue").values()
+                    for q in self.state.queues_in(ws).values()
                     if q["friendly_name"] == f["task_queue_name"]
                 ),
                 None,
@@ -136,13 +148,15 @@ class Queries:
         if queue is not None:
             members = self.engine.members(queue)
             tests.append(lambda r: r["sid"] in members)
+        return tests
 
-    def _queue_filters(self, scope: dict[str, Any], f: dict[str, Any], tests: Tests) -> None:
+    def _queue_filters(self, scope: dict[str, Any], f: dict[str, Any]) -> Tests[TaskQueue]:
+        tests: Tests[TaskQueue] = []
         ws = self.workspace_sid(scope)
         if "evaluate_worker_attributes" in f:
             attrs = listing.json_object(f["evaluate_worker_attributes"], "EvaluateWorkerAttributes")
 
-            def matches(queue: Record) -> bool:
+            def matches(queue: TaskQueue) -> bool:
                 text = queue.get("target_workers") or ""
                 if not text.strip():
                     return False
@@ -153,12 +167,15 @@ class Queries:
 
             tests.append(matches)
         if "worker_sid" in f:
-            worker = self.state.get("worker", str(f["worker_sid"]))
+            worker = self.state.worker(str(f["worker_sid"]))
             if worker is None or worker["workspace_sid"] != ws:
                 raise bad_request(f"WorkerSid {f['worker_sid']} is not a Worker here")
-            tests.append(lambda q: worker["sid"] in self.engine.members(q))
+            worker_sid = worker["sid"]
+            tests.append(lambda q: worker_sid in self.engine.members(q))
+        return tests
 
-    def _task_filters(self, scope: dict[str, Any], f: dict[str, Any], tests: Tests) -> None:
+    def _task_filters(self, f: dict[str, Any]) -> Tests[Task]:
+        tests: Tests[Task] = []
         if "priority" in f:
             tests.append(lambda r: r["priority"] == f["priority"])
         if "assignment_status" in f:
@@ -181,6 +198,7 @@ class Queries:
         if "has_addons" in f:
             wanted_addons = listing.truthy(f["has_addons"])
             tests.append(lambda r: (r.get("addons") not in (None, "{}", "")) == wanted_addons)
+        return tests
 
     def events(
         self, scope: dict[str, Any], f: dict[str, Any], size: int, token: str | None
@@ -258,10 +276,10 @@ class Queries:
             raise bad_request(
                 f"TaskQueueSids must be a list of 1 to {MAX_BULK_QUEUES} TaskQueue SIDs"
             )
-        queues = []
+        queues: list[TaskQueue] = []
         for sid in sids:
-            queue = self.state.get("task_queue", sid)
+            queue = self.state.task_queue(sid)
             if queue is None or queue["workspace_sid"] != ws:
                 raise bad_request(f"TaskQueue {sid} is not a TaskQueue of Workspace {ws}")
             queues.append(queue)
-        return queues
+        return cast(Records, queues)
