@@ -7,7 +7,7 @@ import json
 from collections import OrderedDict
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from .clock import Clock
 from .dispatch import DeliveryRequest
@@ -15,6 +15,7 @@ from .errors import not_found
 from .events import build_event, callback_params, events_filter_allows, stored_event
 from .kinds import KINDS
 from .options import SandboxOptions
+from .records import Workspace
 from .state import Record, State
 
 ATTRIBUTE_CACHE_SIZE = 10_000
@@ -98,7 +99,7 @@ class Core:
     ) -> Record:
         event = build_event(
             account_sid=self.account_sid,
-            workspace=workspace,
+            workspace=cast(Workspace, workspace),
             event_type=event_type,
             resource_type=resource_type,
             resource_sid=resource_sid,
@@ -110,7 +111,7 @@ class Core:
         )
         self.state.append_event(stored_event(event))
         if self.options.on_event is not None:
-            self.options.on_event(event)
+            self.options.on_event(cast(Record, event))
         url = workspace.get("event_callback_url")
         if url and events_filter_allows(workspace.get("events_filter"), event_type):
             self.outbox.append(
@@ -123,4 +124,4 @@ class Core:
                     event_type=event_type,
                 )
             )
-        return event
+        return cast(Record, event)

@@ -8,10 +8,10 @@ sends the same keys in PascalCase plus the common parameters.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from .records import Event, EventData, Task, Worker, Workspace
 from .sids import new_sid
 from .state import Record
 from .store import StoredEvent
@@ -28,7 +28,7 @@ def events_filter_allows(events_filter: str | None, event_type: str) -> bool:
     return event_type in wanted
 
 
-def task_fields(task: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+def task_fields(task: Task, now: datetime) -> EventData:
     return {
         "task_sid": task["sid"],
         "task_attributes": task["attributes"],
@@ -49,7 +49,7 @@ def task_fields(task: Mapping[str, Any], now: datetime) -> dict[str, Any]:
     }
 
 
-def worker_fields(worker: Mapping[str, Any]) -> dict[str, Any]:
+def worker_fields(worker: Worker) -> EventData:
     return {
         "worker_sid": worker["sid"],
         "worker_name": worker["friendly_name"],
@@ -62,18 +62,21 @@ def worker_fields(worker: Mapping[str, Any]) -> dict[str, Any]:
 def build_event(
     *,
     account_sid: str,
-    workspace: Record,
+    workspace: Workspace,
     event_type: str,
     resource_type: str,
     resource_sid: str,
     description: str,
-    data: dict[str, Any],
+    data: EventData,
     now: datetime,
     actor_type: str = "workspace",
     actor_sid: str | None = None,
-) -> Record:
+) -> Event:
     """A public Event record (``actor_url``/``resource_url`` are left for the HTTP layer)."""
-    event_data = {"workspace_sid": workspace["sid"], "workspace_name": workspace["friendly_name"]}
+    event_data: EventData = {
+        "workspace_sid": workspace["sid"],
+        "workspace_name": workspace["friendly_name"],
+    }
     event_data.update({key: value for key, value in data.items() if value is not None})
     return {
         "account_sid": account_sid,
@@ -112,7 +115,7 @@ _SAME_AS_COLUMN = None
 None -- :func:`build_event` leaves such entries out -- so None is free to mean this)."""
 
 
-def stored_event(event: Record) -> StoredEvent:
+def stored_event(event: Event) -> StoredEvent:
     """The event as the store keeps it: its columns, and a compact body without what they hold.
 
     Four Events are stored for every task created, and each used to repeat the columns (SIDs,
@@ -135,9 +138,10 @@ def stored_event(event: Record) -> StoredEvent:
         if key in _IN_COLUMNS or (key in _DEFAULTS and value == _DEFAULTS[key]):
             continue
         if key == "event_date":
-            if value == _second_of(event["event_date_ms"]) and value.utcoffset() == _UTC_OFFSET:
+            date = event["event_date"]
+            if date == _second_of(event["event_date_ms"]) and date.utcoffset() == _UTC_OFFSET:
                 continue
-            value = value.isoformat()
+            value = date.isoformat()
         elif key == "actor_sid" and value == event["workspace_sid"]:
             continue
         elif key == "event_data":
@@ -155,8 +159,9 @@ def stored_event(event: Record) -> StoredEvent:
 
 
 def load_event(stored: StoredEvent) -> Record:
-    """The public Event record of a stored one (also of bodies stored whole, before compaction)."""
-    body: Record = json.loads(stored.body)
+    """The public Event record of a stored one (also of bodies stored whole, before compaction);
+    untyped: it goes to the HTTP layer."""
+    body: dict[str, Any] = json.loads(stored.body)
     if "sid" in body:  # stored whole by an earlier version
         body["event_date"] = datetime.fromisoformat(body["event_date"])
         return body
@@ -202,7 +207,7 @@ def _pascal(name: str) -> str:
     return "".join(part[:1].upper() + part[1:] for part in name.split("_"))
 
 
-def callback_params(event: Record) -> list[tuple[str, str]]:
+def callback_params(event: Event) -> list[tuple[str, str]]:
     """Form parameters of the event callback POST for ``event``."""
     data = event["event_data"]
     params: dict[str, str] = {

@@ -237,3 +237,24 @@ class Reservation(ReservationFields, ReservationInternal):
 
 EventData = dict[str, Any]
 """An Event's ``event_data``: a JSON object whose keys depend on the event type."""
+
+
+class Event(TypedDict):
+    """An Event as the API shows it (``actor_url``/``resource_url`` are set by the HTTP layer)."""
+
+    account_sid: str
+    actor_sid: str
+    actor_type: str
+    actor_url: str | None
+    description: str
+    event_data: EventData
+    event_date: datetime
+    event_date_ms: int
+    event_type: str
+    resource_sid: str
+    resource_type: str
+    resource_url: str | None
+    sid: str
+    source: str
+    source_ip_address: str
+    workspace_sid: str
