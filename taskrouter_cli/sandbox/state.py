@@ -177,6 +177,12 @@ class State:
     def queues_in(self, workspace_sid: str) -> dict[str, TaskQueue]:
         return cast("dict[str, TaskQueue]", self.in_workspace(workspace_sid, "task_queue"))
 
+    def tasks_in(self, workspace_sid: str) -> dict[str, Task]:
+        return cast("dict[str, Task]", self.in_workspace(workspace_sid, "task"))
+
+    def activities_in(self, workspace_sid: str) -> dict[str, Activity]:
+        return cast("dict[str, Activity]", self.in_workspace(workspace_sid, "activity"))
+
     def channels_of(self, worker_sid: str) -> dict[str, WorkerChannel]:
         """The worker's channels by TaskChannel SID."""
         return cast("dict[str, WorkerChannel]", self.channels_by_worker.get(worker_sid, {}))

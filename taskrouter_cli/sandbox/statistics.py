@@ -26,12 +26,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, cast
 
 from .core import Core
 from .engine import Engine
 from .errors import bad_request
 from .events import load_event
+from .records import Activity, Event, Task, TaskChannel, TaskQueue, Worker, Workflow
 from .resources import Resources
 from .state import Record
 from .store import EventQuery, SqliteStore
@@ -121,7 +122,7 @@ def durations(values: Iterable[int]) -> dict[str, int]:
     return {"avg": total // len(seq), "min": min(seq), "max": max(seq), "total": total}
 
 
-def _seconds(event: Record, since: float) -> int:
+def _seconds(event: Event, since: float) -> int:
     return max(0, int(event["event_date_ms"] / 1000 - since))
 
 
@@ -138,24 +139,27 @@ class Statistics:
         self.store = store
 
     # helpers ---------------------------------------------------------------------------------
-    def channel(self, ws: str, value: Any) -> Record | None:
+    def channel(self, ws: str, value: Any) -> TaskChannel | None:
         if value is None:
             return None
         found = self.resources.find_task_channel(ws, str(value))
         if found is None:
             raise bad_request(f"TaskChannel {value!r} is not a TaskChannel of this Workspace")
-        return found
+        return cast(TaskChannel, found)
+
+    def _activities(self, ws: str) -> list[Activity]:
+        return list(self.state.activities_in(ws).values())
 
     def _tasks(
-        self, ws: str, channel: Record | None, keep: Callable[[Record], bool]
-    ) -> list[Record]:
+        self, ws: str, channel: TaskChannel | None, keep: Callable[[Task], bool]
+    ) -> list[Task]:
         return [
             task
-            for task in self.state.iter_workspace(ws, "task")
+            for task in self.state.tasks_in(ws).values()
             if keep(task) and (channel is None or task["task_channel_sid"] == channel["sid"])
         ]
 
-    def _activity_statistics(self, ws: str, workers: Iterable[Record]) -> list[dict[str, Any]]:
+    def _activity_statistics(self, ws: str, workers: Iterable[Worker]) -> list[dict[str, Any]]:
         counts: dict[str, int] = {}
         for worker in workers:
             counts[worker["activity_sid"]] = counts.get(worker["activity_sid"], 0) + 1
@@ -165,15 +169,15 @@ class Statistics:
                 "friendly_name": a["friendly_name"],
                 "workers": counts.get(a["sid"], 0),
             }
-            for a in self.state.iter_workspace(ws, "activity")
+            for a in self._activities(ws)
         ]
 
     def _task_summary(
-        self, tasks: list[Record], statuses: tuple[str, ...], now: datetime
+        self, tasks: list[Task], statuses: tuple[str, ...], now: datetime
     ) -> dict[str, Any]:
         by_status = dict.fromkeys(statuses, 0)
         by_priority: dict[str, int] = {}
-        oldest: Record | None = None
+        oldest: Task | None = None
         for task in tasks:
             status = task["assignment_status"]
             if status in by_status:
@@ -193,9 +197,9 @@ class Statistics:
         }
 
     # real time -------------------------------------------------------------------------------
-    def workspace_realtime(self, ws: str, channel: Record | None) -> dict[str, Any]:
+    def workspace_realtime(self, ws: str, channel: TaskChannel | None) -> dict[str, Any]:
         now = self.core.now()
-        workers = list(self.state.iter_workspace(ws, "worker"))
+        workers = list(self.state.workers_in(ws).values())
         body = self._task_summary(self._tasks(ws, channel, lambda t: True), ALL_STATUSES, now)
         body.update(
             activity_statistics=self._activity_statistics(ws, workers),
@@ -204,49 +208,53 @@ class Statistics:
         return body
 
     def workflow_realtime(
-        self, ws: str, workflow: Record, channel: Record | None
+        self, ws: str, workflow: Workflow, channel: TaskChannel | None
     ) -> dict[str, Any]:
         tasks = self._tasks(ws, channel, lambda t: t["workflow_sid"] == workflow["sid"])
         body = self._task_summary(tasks, ALL_STATUSES, self.core.now())
         body["workflow_sid"] = workflow["sid"]
         return body
 
-    def workers_realtime(self, ws: str, workers: list[Record]) -> dict[str, Any]:
+    def workers_realtime(self, ws: str, workers: list[Worker]) -> dict[str, Any]:
         return {
             "activity_statistics": self._activity_statistics(ws, workers),
             "total_workers": len(workers),
         }
 
-    def queue_realtime(self, ws: str, queue: Record, channel: Record | None) -> dict[str, Any]:
+    def queue_realtime(
+        self, ws: str, queue: TaskQueue, channel: TaskChannel | None
+    ) -> dict[str, Any]:
         now = self.core.now()
         tasks = self._tasks(ws, channel, lambda t: t["task_queue_sid"] == queue["sid"])
         body = self._task_summary(tasks, ACTIVE, now)
         members = self.engine.members(queue)
-        workers = [w for w in self.state.iter_workspace(ws, "worker") if w["sid"] in members]
+        workers = [w for w in self.state.workers_in(ws).values() if w["sid"] in members]
         waiting = [
-            t for t in tasks if t["assignment_status"] in WAITING and t["task_queue_entered_date"]
+            (entered, t)
+            for t in tasks
+            if t["assignment_status"] in WAITING and (entered := t["task_queue_entered_date"])
         ]
-        longest = min(waiting, key=lambda t: t["task_queue_entered_date"], default=None)
-        relative = int((now - longest["task_queue_entered_date"]).total_seconds()) if longest else 0
+        longest = min(waiting, key=lambda pair: pair[0], default=None)
+        relative = int((now - longest[0]).total_seconds()) if longest else 0
         body.update(
             task_queue_sid=queue["sid"],
             activity_statistics=self._activity_statistics(ws, workers),
             total_eligible_workers=len(workers),
             total_available_workers=sum(1 for w in workers if w["available"]),
             longest_relative_task_age_in_queue=max(0, relative),
-            longest_relative_task_sid_in_queue=longest["sid"] if longest else None,
+            longest_relative_task_sid_in_queue=longest[1]["sid"] if longest else None,
         )
         return body
 
     # cumulative ------------------------------------------------------------------------------
-    def events(self, ws: str, win: Window, channel: Record | None) -> list[Record]:
+    def events(self, ws: str, win: Window, channel: TaskChannel | None) -> list[Event]:
         query = EventQuery(
             workspace_sid=ws,
             start_ms=win.start_ms,
             end_ms=win.end_ms,
             task_channel=[channel["unique_name"]] if channel else None,
         )
-        return [load_event(stored) for stored in self.store.query_events(query, 0, -1)]
+        return [cast(Event, load_event(stored)) for stored in self.store.query_events(query, 0, -1)]
 
     def _entered_queue_ms(self, ws: str, task_sid: str, queue_sid: str, before_ms: int) -> int:
         query = EventQuery(
@@ -259,7 +267,7 @@ class Statistics:
         found = self.store.query_events(query, 0, -1)
         return found[-1].event_date_ms if found else before_ms
 
-    def _counts(self, events: list[Record], names: dict[str, str]) -> dict[str, int]:
+    def _counts(self, events: list[Event], names: dict[str, str]) -> dict[str, int]:
         counts = dict.fromkeys(names, 0)
         wanted = {event_type: key for key, event_type in names.items()}
         for event in events:
@@ -270,7 +278,7 @@ class Statistics:
 
     def cumulative(
         self,
-        events: list[Record],
+        events: list[Event],
         win: Window,
         split: list[int] | None,
         *,
@@ -320,7 +328,7 @@ class Statistics:
         return body
 
     def workers_cumulative(
-        self, ws: str, events: list[Record], win: Window, worker_sids: set[str]
+        self, ws: str, events: list[Event], win: Window, worker_sids: set[str]
     ) -> dict[str, Any]:
         mine = [e for e in events if e["event_data"].get("worker_sid") in worker_sids]
         stays: dict[str, list[int]] = {}
@@ -336,7 +344,7 @@ class Statistics:
                 "friendly_name": a["friendly_name"],
                 **durations(stays.get(a["sid"], [])),
             }
-            for a in self.state.iter_workspace(ws, "activity")
+            for a in self._activities(ws)
         ]
         body: dict[str, Any] = {"start_time": win.start, "end_time": win.end}
         body["activity_durations"] = activity_durations
@@ -359,7 +367,8 @@ def _split(limits: list[int], accepted: list[int], canceled: list[int]) -> dict[
 
 @dataclass(frozen=True)
 class Subjects:
-    """What the service selected for a target: Workers (filters applied) and TaskQueues."""
+    """What the service selected for a target: Workers (filters applied) and TaskQueues
+    (the service's untyped records; :meth:`Answers.answer` reads them as typed)."""
 
     workers: list[Record]
     queues: list[Record]
@@ -377,10 +386,12 @@ class Answers(Statistics):
         self, target: str, ws: str, sid: str | None, params: dict[str, Any], subjects: Subjects
     ) -> dict[str, Any] | list[dict[str, Any]]:
         subject, view = target.split(".", 1)
+        workers = cast("list[Worker]", subjects.workers)
+        queues = cast("list[TaskQueue]", subjects.queues)
         channel = self.channel(ws, params.get("task_channel"))
         base: dict[str, Any] = {"account_sid": self.core.account_sid, "workspace_sid": ws}
         if target == "task_queues.realtime":
-            data = [self.queue_realtime(ws, q, channel) for q in subjects.queues]
+            data = [self.queue_realtime(ws, q, channel) for q in queues]
             return {**base, "task_queue_data": data, "task_queue_response_count": len(data)}
         win = window(params, self.core.now())
         split = thresholds(params.get("split_by_wait_time"))
@@ -393,7 +404,7 @@ class Answers(Statistics):
                     "realtime": strip(self.queue_realtime(ws, q, channel)),
                     "cumulative": strip(self._queue_cumulative(ws, q, events, win, split)),
                 }
-                for q in subjects.queues
+                for q in queues
             ]
         parts: dict[str, Callable[[], dict[str, Any]]]
         if subject == "workspace":
@@ -403,14 +414,14 @@ class Answers(Statistics):
             }
             key: dict[str, Any] = {}
         elif subject == "task_queue":
-            queue = self.core.child("task_queue", ws, str(sid))
+            queue = cast(TaskQueue, self.core.child("task_queue", ws, str(sid)))
             parts = {
                 "realtime": lambda: self.queue_realtime(ws, queue, channel),
                 "cumulative": lambda: self._queue_cumulative(ws, queue, events, win, split),
             }
             key = {"task_queue_sid": queue["sid"]}
         elif subject == "workflow":
-            flow = self.core.child("workflow", ws, str(sid))
+            flow = cast(Workflow, self.core.child("workflow", ws, str(sid)))
             mine = [e for e in events if e["event_data"].get("workflow_sid") == flow["sid"]]
             parts = {
                 "realtime": lambda: self.workflow_realtime(ws, flow, channel),
@@ -418,14 +429,14 @@ class Answers(Statistics):
             }
             key = {"workflow_sid": flow["sid"]}
         elif subject == "workers":
-            sids = {w["sid"] for w in subjects.workers}
+            sids = {w["sid"] for w in workers}
             parts = {
-                "realtime": lambda: self.workers_realtime(ws, subjects.workers),
+                "realtime": lambda: self.workers_realtime(ws, workers),
                 "cumulative": lambda: self.workers_cumulative(ws, events, win, sids),
             }
             key = {}
         elif subject == "worker":
-            worker = self.core.child("worker", ws, str(sid))
+            worker = cast(Worker, self.core.child("worker", ws, str(sid)))
             cumulative = self.workers_cumulative(ws, events, win, {worker["sid"]})
             return {**base, "worker_sid": worker["sid"], "cumulative": cumulative}
         else:
@@ -437,8 +448,8 @@ class Answers(Statistics):
     def _queue_cumulative(
         self,
         ws: str,
-        queue: Record,
-        events: list[Record],
+        queue: TaskQueue,
+        events: list[Event],
         win: Window,
         split: list[int] | None,
     ) -> dict[str, Any]:
