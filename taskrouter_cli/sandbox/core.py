@@ -7,7 +7,7 @@ import json
 from collections import OrderedDict
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, Literal, cast, overload
 
 from .clock import Clock
 from .dispatch import DeliveryRequest
@@ -15,7 +15,7 @@ from .errors import not_found
 from .events import build_event, callback_params, events_filter_allows, stored_event
 from .kinds import KINDS
 from .options import SandboxOptions
-from .records import Workspace
+from .records import Task, TaskQueue, Worker, Workflow, Workspace
 from .state import Record, State
 
 ATTRIBUTE_CACHE_SIZE = 10_000
@@ -72,13 +72,31 @@ class Core:
     def forget(self, sid: str) -> None:
         self._attributes.pop(sid, None)
 
-    def workspace(self, sid: str) -> Record:
+    def workspace(self, sid: str) -> Workspace:
         record = self.state.get("workspace", sid)
         if record is None:
             raise not_found(f"/v1/Workspaces/{sid}")
-        return record
+        return cast(Workspace, record)
 
-    def child(self, kind: str, workspace_sid: str, sid: str) -> Record:
+    @overload
+    def child(self, kind: Literal["task"], workspace_sid: str, sid: str) -> Task: ...
+    @overload
+    def child(self, kind: Literal["worker"], workspace_sid: str, sid: str) -> Worker: ...
+    @overload
+    def child(self, kind: Literal["task_queue"], workspace_sid: str, sid: str) -> TaskQueue: ...
+    @overload
+    def child(self, kind: Literal["workflow"], workspace_sid: str, sid: str) -> Workflow: ...
+    def child(
+        self, kind: str, workspace_sid: str, sid: str
+    ) -> Task | Worker | TaskQueue | Workflow:
+        """The ``kind`` record ``sid`` of the workspace, typed (404 when it is missing or
+        belongs to another workspace)."""
+        return cast(
+            "Task | Worker | TaskQueue | Workflow", self.child_record(kind, workspace_sid, sid)
+        )
+
+    def child_record(self, kind: str, workspace_sid: str, sid: str) -> Record:
+        """:meth:`child` of any kind, untyped (for the service, which serves every kind)."""
         record = self.state.get(kind, sid)
         if record is None or record.get("workspace_sid") != workspace_sid:
             raise not_found(f"/v1/Workspaces/{workspace_sid}/{KINDS[kind].collection}/{sid}")
@@ -87,7 +105,7 @@ class Core:
     # events ----------------------------------------------------------------------------------
     def emit(
         self,
-        workspace: Record,
+        workspace: Workspace,
         event_type: str,
         resource_type: str,
         resource_sid: str,
@@ -99,7 +117,7 @@ class Core:
     ) -> Record:
         event = build_event(
             account_sid=self.account_sid,
-            workspace=cast(Workspace, workspace),
+            workspace=workspace,
             event_type=event_type,
             resource_type=resource_type,
             resource_sid=resource_sid,

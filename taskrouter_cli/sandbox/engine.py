@@ -503,7 +503,7 @@ class Engine:
             self.sync_waiting(task)
 
     def _best_task_for(self, worker: Worker) -> tuple[Task, TaskQueue | None] | None:
-        workspace = cast(Workspace, self.core.workspace(worker["workspace_sid"]))
+        workspace = self.core.workspace(worker["workspace_sid"])
         best: tuple[tuple[float, ...], Task, TaskQueue | None] | None = None
         free = self._free_channels(worker, workspace)
         for task_sid in list(self.direct.get(worker["sid"], ())):

@@ -50,7 +50,7 @@ class Queries:
         self.core.workspace(sid)
         return sid
 
-    def parent(self, scope: dict[str, Any]) -> tuple[str, Record]:
+    def parent(self, scope: dict[str, Any]) -> tuple[str, Task | Worker]:
         ws = self.workspace_sid(scope)
         if scope.get("task_sid") is not None:
             return "task", self.core.child("task", ws, str(scope["task_sid"]))

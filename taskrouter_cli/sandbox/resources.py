@@ -90,7 +90,7 @@ class Resources:
         return activity
 
     def _workspace(self, sid: str) -> Workspace:
-        return cast(Workspace, self.core.workspace(sid))
+        return self.core.workspace(sid)
 
     def _base(self, workspace_sid: str, prefix: str) -> Common:
         stamp = self.core.stamp()
@@ -113,7 +113,7 @@ class Resources:
     ) -> None:
         label = kind.replace("_", " ").title().replace(" ", "")
         self.core.emit(
-            cast(Record, workspace),
+            workspace,
             event_type,
             kind.replace("_", ""),
             sid,
@@ -477,7 +477,7 @@ class Resources:
         from .events import worker_fields
 
         self.core.emit(
-            cast(Record, workspace),
+            workspace,
             "worker.created",
             "worker",
             worker["sid"],
@@ -587,7 +587,7 @@ class Resources:
             worker_fields(worker),
         )
 
-    def worker_channel(self, worker: Record, sid: str) -> Record | None:
+    def worker_channel(self, worker: Worker, sid: str) -> Record | None:
         for channel in self.state.channels_of(worker["sid"]).values():
             if sid in (
                 channel["sid"],

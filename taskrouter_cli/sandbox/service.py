@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from . import listing
 from .clock import Clock
@@ -31,6 +31,7 @@ from .kinds import KINDS
 from .listing import ListPage
 from .options import SandboxOptions
 from .queries import Queries
+from .records import Task, Worker
 from .replies import ParsedReply
 from .resources import Resources
 from .seed import seed
@@ -270,14 +271,14 @@ class SandboxService:
     def _ws(self, scope: dict[str, Any]) -> str:
         return self.queries.workspace_sid(scope)
 
-    def _parent(self, scope: dict[str, Any]) -> tuple[str, Record]:
+    def _parent(self, scope: dict[str, Any]) -> tuple[str, Task | Worker]:
         return self.queries.parent(scope)
 
     def _find(self, kind: str, scope: dict[str, Any], sid: str) -> Record:
         if kind not in KINDS:
             raise bad_request(f"unknown resource kind {kind!r}")
         if kind == "workspace":
-            return self.core.workspace(sid)
+            return cast(Record, self.core.workspace(sid))
         ws = self._ws(scope)
         if kind == "task_channel":
             channel = self.resources.find_task_channel(ws, sid)
@@ -297,7 +298,7 @@ class SandboxService:
                 path = "Tasks" if parent_kind == "task" else "Workers"
                 raise not_found(f"/v1/Workspaces/{ws}/{path}/{parent['sid']}/Reservations/{sid}")
             return res
-        return self.core.child(kind, ws, sid)
+        return self.core.child_record(kind, ws, sid)
 
     def _view(self, kind: str, record: Record) -> dict[str, Any]:
         view = public(record)

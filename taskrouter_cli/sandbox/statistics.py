@@ -414,14 +414,14 @@ class Answers(Statistics):
             }
             key: dict[str, Any] = {}
         elif subject == "task_queue":
-            queue = cast(TaskQueue, self.core.child("task_queue", ws, str(sid)))
+            queue = self.core.child("task_queue", ws, str(sid))
             parts = {
                 "realtime": lambda: self.queue_realtime(ws, queue, channel),
                 "cumulative": lambda: self._queue_cumulative(ws, queue, events, win, split),
             }
             key = {"task_queue_sid": queue["sid"]}
         elif subject == "workflow":
-            flow = cast(Workflow, self.core.child("workflow", ws, str(sid)))
+            flow = self.core.child("workflow", ws, str(sid))
             mine = [e for e in events if e["event_data"].get("workflow_sid") == flow["sid"]]
             parts = {
                 "realtime": lambda: self.workflow_realtime(ws, flow, channel),
@@ -436,7 +436,7 @@ class Answers(Statistics):
             }
             key = {}
         elif subject == "worker":
-            worker = cast(Worker, self.core.child("worker", ws, str(sid)))
+            worker = self.core.child("worker", ws, str(sid))
             cumulative = self.workers_cumulative(ws, events, win, {worker["sid"]})
             return {**base, "worker_sid": worker["sid"], "cumulative": cumulative}
         else:
