@@ -12,15 +12,25 @@ yet, a TaskQueue without an assignment activity) is ``null`` rather than a broke
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 
 from taskrouter_cli.sandbox.kinds import KINDS
+from taskrouter_cli.sandbox.records import (
+    ReservationFields,
+    TaskFields,
+    TaskQueueFields,
+    WorkerFields,
+    WorkflowFields,
+    WorkspaceFields,
+)
 
-Record = Mapping[str, Any]
-PathFn = Callable[[Record], str | None]
+Record = Mapping[str, object]
+"""A record of any kind as the service hands it over (its API fields, maybe bookkeeping);
+the link builders below read it as its kind's typed fields."""
+Links = dict[str, str | None]
 
 
 def format_datetime(value: datetime) -> str:
@@ -44,13 +54,13 @@ def _ws(record: Record) -> str:
     return f"/v1/Workspaces/{record['workspace_sid']}"
 
 
-def _join(*parts: Any) -> str | None:
+def _join(*parts: object) -> str | None:
     if any(part is None or part == "" for part in parts):
         return None
     return "/".join(str(part) for part in parts)
 
 
-def _under_ws(record: Record, *parts: Any) -> str | None:
+def _under_ws(record: Record, *parts: object) -> str | None:
     return _join(_ws(record), *parts)
 
 
@@ -69,7 +79,7 @@ def instance_path(kind: str, record: Record, *, worker_view: bool = False) -> st
     return _under_ws(record, collection, sid)
 
 
-def _workspace_links(r: Record) -> dict[str, str | None]:
+def _workspace_links(r: WorkspaceFields) -> Links:
     base = f"/v1/Workspaces/{r['sid']}"
     names = {
         "activities": "Activities",
@@ -86,7 +96,7 @@ def _workspace_links(r: Record) -> dict[str, str | None]:
     return {name: f"{base}/{suffix}" for name, suffix in names.items()}
 
 
-def _worker_links(r: Record) -> dict[str, str | None]:
+def _worker_links(r: WorkerFields) -> Links:
     me = _under_ws(r, "Workers", r.get("sid"))
     return {
         "channels": _join(me, "Channels"),
@@ -101,7 +111,7 @@ def _worker_links(r: Record) -> dict[str, str | None]:
     }
 
 
-def _task_queue_links(r: Record) -> dict[str, str | None]:
+def _task_queue_links(r: TaskQueueFields) -> Links:
     me = _under_ws(r, "TaskQueues", r.get("sid"))
     return {
         "assignment_activity": _under_ws(r, "Activities", r.get("assignment_activity_sid")),
@@ -115,7 +125,7 @@ def _task_queue_links(r: Record) -> dict[str, str | None]:
     }
 
 
-def _workflow_links(r: Record) -> dict[str, str | None]:
+def _workflow_links(r: WorkflowFields) -> Links:
     me = _under_ws(r, "Workflows", r.get("sid"))
     return {
         "statistics": _join(me, "Statistics"),
@@ -124,7 +134,7 @@ def _workflow_links(r: Record) -> dict[str, str | None]:
     }
 
 
-def _task_links(r: Record) -> dict[str, str | None]:
+def _task_links(r: TaskFields) -> Links:
     return {
         "task_queue": _under_ws(r, "TaskQueues", r.get("task_queue_sid")),
         "workflow": _under_ws(r, "Workflows", r.get("workflow_sid")),
@@ -133,7 +143,7 @@ def _task_links(r: Record) -> dict[str, str | None]:
     }
 
 
-def _reservation_links(r: Record) -> dict[str, str | None]:
+def _reservation_links(r: ReservationFields) -> Links:
     return {
         "task": _under_ws(r, "Tasks", r.get("task_sid")),
         "worker": _under_ws(r, "Workers", r.get("worker_sid")),
@@ -141,21 +151,28 @@ def _reservation_links(r: Record) -> dict[str, str | None]:
     }
 
 
-def _workspace_only(r: Record) -> dict[str, str | None]:
+def _workspace_only(r: Record) -> Links:
     return {"workspace": _ws(r)}
 
 
-LINKS: dict[str, Callable[[Record], dict[str, str | None]]] = {
-    "workspace": _workspace_links,
-    "activity": _workspace_only,
-    "worker": _worker_links,
-    "task_queue": _task_queue_links,
-    "workflow": _workflow_links,
-    "task": _task_links,
-    "reservation": _reservation_links,
-    "task_channel": _workspace_only,
-}
-"""Link builders per kind; kinds absent here (event, worker_channel) have no ``links``."""
+def links(kind: str, record: Record) -> Links | None:
+    """The relative ``links`` of a ``kind`` record (read as that kind's typed fields); None for
+    kinds without links (event, worker_channel)."""
+    if kind == "workspace":
+        return _workspace_links(cast(WorkspaceFields, record))
+    if kind == "worker":
+        return _worker_links(cast(WorkerFields, record))
+    if kind == "task_queue":
+        return _task_queue_links(cast(TaskQueueFields, record))
+    if kind == "workflow":
+        return _workflow_links(cast(WorkflowFields, record))
+    if kind == "task":
+        return _task_links(cast(TaskFields, record))
+    if kind == "reservation":
+        return _reservation_links(cast(ReservationFields, record))
+    if kind in ("activity", "task_channel"):
+        return _workspace_only(record)
+    return None
 
 
 def render_record(
@@ -167,10 +184,10 @@ def render_record(
     }
     path = instance_path(kind, record, worker_view=worker_view)
     body["url"] = base_url + path if path else None
-    builder = LINKS.get(kind)
-    if builder is not None:
+    relative = links(kind, record)
+    if relative is not None:
         body["links"] = {
-            name: (base_url + link if link else None) for name, link in builder(record).items()
+            name: (base_url + link if link else None) for name, link in relative.items()
         }
     return body
 
