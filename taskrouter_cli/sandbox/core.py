@@ -15,7 +15,7 @@ from .errors import not_found
 from .events import build_event, callback_params, events_filter_allows, stored_event
 from .kinds import KINDS
 from .options import SandboxOptions
-from .records import Task, TaskQueue, Worker, Workflow, Workspace
+from .records import Event, Task, TaskQueue, Worker, Workflow, Workspace
 from .state import Record, State
 
 ATTRIBUTE_CACHE_SIZE = 10_000
@@ -114,7 +114,7 @@ class Core:
         *,
         actor_type: str = "workspace",
         actor_sid: str | None = None,
-    ) -> Record:
+    ) -> Event:
         event = build_event(
             account_sid=self.account_sid,
             workspace=workspace,
@@ -142,4 +142,4 @@ class Core:
                     event_type=event_type,
                 )
             )
-        return cast(Record, event)
+        return event
