@@ -133,6 +133,20 @@ def test_identical_replays_are_marked_and_can_be_refused(running: Running) -> No
         strict.server.stop()
 
 
+def test_replay_detection_remembers_a_bounded_number_of_callbacks() -> None:
+    bounded = start_server(replay_memory=3)
+    try:
+        sent = [assignment_params(ReservationSid=f"WR{n:032x}") for n in range(4)]
+        for params in sent:  # the fourth pushes the first out of the memory
+            assert bounded.post(params).status_code == 200
+        assert bounded.post(sent[3]).status_code == 200  # still remembered: a replay
+        assert bounded.post(sent[0]).status_code == 200  # forgotten: taken as new
+        assert [r.replay for r in bounded.records()] == [False] * 4 + [True, False]
+    finally:
+        bounded.http.close()
+        bounded.server.stop()
+
+
 def test_oversize_bodies_answer_413(running: Running) -> None:
     big = assignment_params(TaskAttributes=json.dumps({"blob": "x" * 70_000}))
     response = running.post(big)
