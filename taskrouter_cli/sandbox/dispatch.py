@@ -19,7 +19,7 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote_plus
@@ -118,6 +118,9 @@ class CallbackDispatcher:
         self._start_lock = threading.Lock()
         self._closed = False
         self._tasks: set[asyncio.Future[None]] = set()
+        self.before_send: Callable[[], Awaitable[None]] | None = None
+        """Awaited before each delivery (the server's group commit: nothing is told to a
+        callback URL before it is committed)."""
 
     # public ----------------------------------------------------------------------------------
     def submit(self, request: DeliveryRequest) -> None:
@@ -245,6 +248,8 @@ class CallbackDispatcher:
 
     async def _run(self, request: DeliveryRequest) -> None:
         try:
+            if self.before_send is not None:
+                await self.before_send()
             if request.kind == "assignment":
                 await self._assignment(request)
             else:

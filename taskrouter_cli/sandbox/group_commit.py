@@ -1,14 +1,16 @@
-"""Group commit: the writes of one event-loop turn are committed together, and each answer waits
-for the commit of what it wrote.
+"""Group commit: the writes of one event-loop turn are committed together, on a writer thread,
+and each answer waits for the commit of what it wrote.
 
 Every write used to be its own SQLite transaction: with 50 clients, a loop turn that handled 20
 requests committed 20 times, each writing the same table and index pages to the WAL again. Now
-the store leaves writes made on the server's loop uncommitted (``SqliteStore.group_commits``),
-and the first one of a turn schedules one commit at the start of the next turn
-(``loop.call_soon``). A request handler awaits :meth:`GroupCommit.durable` after its service
-call, so it answers only once what it wrote (and whatever it read that others wrote) is
-committed: "nothing acknowledged is lost on SIGKILL" still holds. Writes from other threads
-(tests driving the service directly, executor threads) commit at once, as before.
+the store collects the writes made on the server's loop (``SqliteStore.group_commits``), and the
+first one of a turn schedules one commit at the start of the next turn (``loop.call_soon``),
+which hands the turn's writes to the store's writer thread: deflating the bodies and SQLite's
+own work release the GIL, so they run beside the loop instead of on it. A request handler awaits
+:meth:`GroupCommit.durable` after its service call, so it answers only once what it wrote (and
+whatever it read that others wrote) is committed, and a callback is sent only once what it tells
+is committed: "nothing acknowledged is lost on SIGKILL" still holds. Writes from other threads
+(tests driving the service directly, executor threads) commit at once, after the group's.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from concurrent.futures import Future
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -27,7 +30,8 @@ class GroupCommit:
     def __init__(self, service: Any) -> None:
         self.service = service
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._future: asyncio.Future[None] | None = None
+        self._future: asyncio.Future[None] | None = None  # the turn's writes, not handed over
+        self._written: asyncio.Future[None] | None = None  # the last turn handed to the writer
 
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
         """Group the writes made on ``loop`` (call from the loop's thread)."""
@@ -44,6 +48,7 @@ class GroupCommit:
             self._loop = None
             self._commit()
             try:
+                self.service.commit_pending(wait=True)
                 store.group_commits(None, None)
             except Exception:  # a store closed under the server: nothing left to commit
                 log.exception("the store could not leave group commit")
@@ -57,21 +62,55 @@ class GroupCommit:
     def _commit(self) -> None:
         future, self._future = self._future, None
         try:
-            self.service.commit_pending()
+            writing = self.service.commit_pending()
         except Exception as exc:  # answers waiting for this commit fail; memory was rolled back
             log.exception("the group commit failed; its writes are rolled back")
-            if future is not None and not future.done():
-                future.set_exception(exc)
-                future.add_done_callback(_retrieve)
+            _fail(future, exc)
             return
-        if future is not None and not future.done():
-            future.set_result(None)
+        if future is None:
+            return
+        loop = self._loop
+        if writing is None or loop is None:
+            _succeed(future)
+            return
+        self._written = future
+        writing.add_done_callback(lambda done: _call_soon(loop, self._written_done, future, done))
+
+    def _written_done(self, future: asyncio.Future[None], done: Future[None]) -> None:
+        exc = done.exception()
+        if exc is None:
+            _succeed(future)
+            return
+        log.error("the group commit failed; its writes are rolled back", exc_info=exc)
+        try:
+            self.service.commit_failed(done)
+        except Exception:  # the answers still learn of the failure below
+            log.exception("could not go back to the last commit")
+        _fail(future, exc)
 
     async def durable(self) -> None:
         """Return once every write made so far on the loop is committed."""
-        future = self._future
-        if future is not None:
+        future = self._future or self._written
+        if future is not None and not future.done():
             await asyncio.shield(future)
+
+
+def _call_soon(loop: asyncio.AbstractEventLoop, callback: Any, *args: Any) -> None:
+    try:
+        loop.call_soon_threadsafe(callback, *args)
+    except RuntimeError:  # the loop is closed: detach() has committed or reported it
+        pass
+
+
+def _succeed(future: asyncio.Future[None] | None) -> None:
+    if future is not None and not future.done():
+        future.set_result(None)
+
+
+def _fail(future: asyncio.Future[None] | None, exc: BaseException) -> None:
+    if future is not None and not future.done():
+        future.set_exception(exc)
+        future.add_done_callback(_retrieve)
 
 
 def _retrieve(future: asyncio.Future[None]) -> None:

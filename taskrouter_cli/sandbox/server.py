@@ -217,6 +217,8 @@ class _Serving:
             attach_routing(self.loop)
         group = app[GROUP_COMMIT_KEY]
         group.attach(self.loop)
+        if attached and dispatcher is not None:
+            dispatcher.before_send = group.durable
         ticker = (
             asyncio.create_task(tick_loop(self.service, app[CALL_KEY])) if self.auto_tick else None
         )
@@ -229,6 +231,8 @@ class _Serving:
                 await asyncio.gather(ticker, return_exceptions=True)
             await guard.close()
             await runner.cleanup()
+            if attached and dispatcher is not None:
+                dispatcher.before_send = None
             group.detach()
             detach_routing = getattr(self.service, "detach_loop", None)
             if callable(detach_routing):

@@ -17,6 +17,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
@@ -249,16 +250,32 @@ class SandboxService:
             if time.monotonic() >= deadline:
                 return False
 
-    def commit_pending(self) -> None:
-        """Commit the writes the store holds for a group commit (``group_commit.py``); when that
-        fails, memory goes back to the last commit as well."""
+    def commit_pending(self, *, wait: bool = False) -> Future[None] | None:
+        """Hand the writes the store holds for a group commit (``group_commit.py``) to its
+        writer thread: the future resolves once they are committed (None: nothing to wait for).
+        ``wait``: write everything now, here. When writing fails, memory goes back to the last
+        commit as well."""
         with self._lock:
             try:
-                self.store.commit_group()
+                if wait:
+                    self.store.drain()
+                    return None
+                return self.store.commit_group()
             except BaseException:
-                self.store.rollback_group()
-                self._reload()
+                self._roll_back_to_last_commit()
                 raise
+
+    def commit_failed(self, writing: Future[None]) -> None:
+        """The writer thread could not commit the group ``writing``: memory goes back to the
+        last commit (once for the failed group and those queued behind it)."""
+        with self._lock:
+            if not self.store.was_rolled_back(writing):
+                self._roll_back_to_last_commit()
+                self.store.was_rolled_back(writing)
+
+    def _roll_back_to_last_commit(self) -> None:
+        self.store.rollback_group()
+        self._reload()
 
     def _reload(self) -> None:
         self.state.discard_pending()

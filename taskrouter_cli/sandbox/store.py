@@ -7,10 +7,11 @@ append-only table ``events`` (queried with SQL, never held in memory); ``meta`` 
 credentials. Bodies are deflated with a fixed dictionary (:func:`pack`; plain JSON text from
 earlier versions still reads), and an Event's body leaves out what its columns hold
 (``events.stored_event``): 100,000 pending tasks take ~270 MB instead of ~760 MB. One
-connection, guarded by the service lock (``check_same_thread=False``).
-:meth:`SqliteStore.write` commits one transaction before it returns, so a process killed with
-SIGKILL loses nothing that was acknowledged (WAL with ``synchronous=NORMAL`` survives a process
-crash; only a power loss could drop the last commits).
+connection (``check_same_thread=False``), used under the service lock and, by the writer thread
+of a group commit, under the store's own lock. :meth:`SqliteStore.write` commits before it
+returns, or -- on the server's loop -- with its group, which the answer waits for, so a process
+killed with SIGKILL loses nothing that was acknowledged (WAL with ``synchronous=NORMAL``
+survives a process crash; only a power loss could drop the last commits).
 """
 
 from __future__ import annotations
@@ -19,12 +20,14 @@ import sqlite3
 import threading
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from taskrouter_cli.guards.private_files import ensure_private_file, tighten
+
+from .store_writer import BatchWriter
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -224,8 +227,14 @@ class SqliteStore:
         self._closed = False
         self._group_thread: int | None = None
         self._on_pending: Callable[[], None] | None = None
-        self._deliveries: list[tuple[int, str]] = []
-        self._keep_deliveries = 0
+        self._lock = threading.Lock()  # the connection, between the loop and the writer thread
+        self._batch: list[_Statement] = []
+        self._in_flight: list[Future[None]] = []
+        self._writer: BatchWriter[_Statement] | None = None
+        self.transactions = 0
+        """Transactions committed so far (the group commit merges many writes into one)."""
+        self._failed: BaseException | None = None
+        self._rolled_back: set[Future[None]] = set()
 
     # meta ------------------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
@@ -251,6 +260,7 @@ class SqliteStore:
     def load_records(self) -> Iterator[tuple[str, str]]:
         """Every record as ``(kind, body)``, in insertion order, read as they are consumed (so a
         large database is never held twice in memory); consume it before writing."""
+        self.drain()  # nothing is written meanwhile: writes come under the service's lock
         for kind, body in self._conn.execute("SELECT kind, body FROM records ORDER BY rowid"):
             yield str(kind), unpack(body)
 
@@ -264,26 +274,43 @@ class SqliteStore:
     ) -> None:
         """Apply the changes of one operation atomically, and commit them before returning --
         or, for a write on the grouping thread (:meth:`group_commits`), with the group."""
-        changes = (
-            (_INSERT_JOB, list(jobs_added)),
-            (_DELETE_JOB, [(seq,) for seq in jobs_done]),
-            (_UPSERT_RECORD, [(*r.columns(), pack(r.body)) for r in upserts]),
-            (_DELETE_RECORD, [(sid,) for sid in deletes]),
-            (_INSERT_EVENT, [(*e.columns(), pack(e.body)) for e in events]),
-        )
-        conn = self._conn
-        with self._transaction():
-            for sql, rows in changes:
-                if rows:  # an empty executemany still costs a statement step (~5 a write)
-                    conn.executemany(sql, rows)
+        changes = [
+            change
+            for change in (
+                _Statement(_INSERT_JOB, list(jobs_added)),
+                _Statement(_DELETE_JOB, [(seq,) for seq in jobs_done]),
+                _Statement(_UPSERT_RECORD, [(*r.columns(), r.body) for r in upserts], 8),
+                _Statement(_DELETE_RECORD, [(sid,) for sid in deletes]),
+                _Statement(_INSERT_EVENT, [(*e.columns(), e.body) for e in events], 10),
+            )
+            if change.rows  # an empty executemany still costs a statement step (~5 a write)
+        ]
+        self._apply(changes)
+
+    def _apply(self, changes: list[_Statement]) -> None:
+        """Statements whose rows are ready but for the bodies still to deflate: appended to the
+        group's batch on the grouping thread, else written and committed now (after the group,
+        which keeps the order of every change)."""
+        if not changes:
+            return
+        if self._closed:
+            raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
+        if self._group_thread == threading.get_ident():
+            self._batch.extend(changes)
+            if self._on_pending is not None:
+                self._on_pending()
+            return
+        self.drain()
+        self._write_batch(changes)
 
     def load_jobs(self) -> list[tuple[int, str]]:
         """Routing jobs not yet run, oldest first, as ``(seq, job)``."""
-        rows = self._conn.execute("SELECT seq, job FROM routing_jobs ORDER BY seq").fetchall()
+        rows = self._read("SELECT seq, job FROM routing_jobs ORDER BY seq")
         return [(int(seq), str(job)) for seq, job in rows]
 
     def delete_workspace_events(self, workspace_sid: str) -> None:
-        self._conn.execute("DELETE FROM events WHERE workspace_sid = ?", (workspace_sid,))
+        """Forget the workspace's Events (in order with the other writes: with the group)."""
+        self._apply([_Statement(_DELETE_WORKSPACE_EVENTS, [(workspace_sid,)])])
 
     # events ----------------------------------------------------------------------------------
     def query_events(self, query: EventQuery, offset: int, limit: int) -> list[StoredEvent]:
@@ -315,117 +342,177 @@ class SqliteStore:
         where = " AND ".join(clauses)
         sql = f"SELECT {_EVENT_COLUMNS} FROM events WHERE {where} ORDER BY seq LIMIT ? OFFSET ?"
         args.extend([limit, offset])
-        return [_stored_event(row) for row in self._conn.execute(sql, args).fetchall()]
+        return [_stored_event(row) for row in self._read(sql, args)]
 
     def fetch_event(self, workspace_sid: str, sid: str) -> StoredEvent | None:
-        row = self._conn.execute(
+        rows = self._read(
             f"SELECT {_EVENT_COLUMNS} FROM events WHERE workspace_sid = ? AND sid = ?",
             (workspace_sid, sid),
-        ).fetchone()
-        return None if row is None else _stored_event(row)
+        )
+        return _stored_event(rows[0]) if rows else None
 
     # callback deliveries (the inspector) ---------------------------------------------------------
     def add_delivery(self, delivery_id: int, body: str, keep: int) -> None:
         """Store one delivery record and forget those more than ``keep`` deliveries old. On the
         grouping thread the record waits for the group's commit (it is written with it, in one
         statement with the other records of that loop turn); elsewhere it is written at once."""
-        self._deliveries.append((delivery_id, body))
-        self._keep_deliveries = keep
-        if self._group_thread == threading.get_ident():
-            if self._on_pending is not None:
-                self._on_pending()
-        else:
-            with self._transaction():
-                self._write_deliveries()
-
-    def _write_deliveries(self) -> None:
-        rows, self._deliveries = self._deliveries, []
-        if not rows:
-            return
-        self._conn.executemany("INSERT OR REPLACE INTO deliveries (id, body) VALUES (?, ?)", rows)
-        if any(delivery_id % 64 == 0 for delivery_id, _ in rows):
-            newest = max(delivery_id for delivery_id, _ in rows)
-            self._conn.execute(
-                "DELETE FROM deliveries WHERE id <= ?", (newest - self._keep_deliveries,)
-            )
+        changes = [_Statement(_INSERT_DELIVERY, [(delivery_id, body)])]
+        if delivery_id % 64 == 0:
+            changes.append(_Statement(_TRIM_DELIVERIES, [(delivery_id - keep,)]))
+        self._apply(changes)
 
     def load_deliveries(self, limit: int) -> list[str]:
         """The newest ``limit`` delivery records, oldest first."""
-        rows = self._conn.execute(
-            "SELECT body FROM deliveries ORDER BY id DESC LIMIT ?", (limit,)
-        ).fetchall()
+        rows = self._read("SELECT body FROM deliveries ORDER BY id DESC LIMIT ?", (limit,))
         return [str(row[0]) for row in reversed(rows)]
 
     def count_events(self) -> int:
-        return int(self._conn.execute("SELECT COUNT(*) FROM events").fetchone()[0])
+        return int(self._read("SELECT COUNT(*) FROM events")[0][0])
 
     # maintenance -----------------------------------------------------------------------------
     def clear(self) -> None:
         """Delete every record and event; keep ``meta`` (the credentials)."""
-        self._deliveries = []
-        with self._transaction(now=True):
-            self._conn.execute("DELETE FROM records")
-            self._conn.execute("DELETE FROM events")
-            self._conn.execute("DELETE FROM deliveries")
-            self._conn.execute("DELETE FROM routing_jobs")
+        self._apply(
+            [
+                _Statement(sql, [()])
+                for sql in (
+                    "DELETE FROM records",
+                    "DELETE FROM events",
+                    "DELETE FROM deliveries",
+                    "DELETE FROM routing_jobs",
+                )
+            ]
+        )
 
     def close(self) -> None:
         """Commit what a group commit holds, and close (closing twice is harmless)."""
         if not self._closed:
-            self._closed = True
-            self.commit_group()
-            self._conn.close()
+            try:
+                self.drain()
+            finally:
+                self._closed = True
+                self._stop_writer()
+                self._conn.close()
 
     # group commit ----------------------------------------------------------------------------
     def group_commits(self, thread: int | None, on_pending: Callable[[], None] | None) -> None:
-        """Writes made on ``thread`` (the server's event loop) stay uncommitted until
-        :meth:`commit_group`, which commits all of them in one transaction: SQLite writes each
-        changed page once per commit, and the writes of one loop turn share most pages.
+        """Writes made on ``thread`` (the server's event loop) are collected until
+        :meth:`commit_group`, which hands them to a writer thread that deflates their bodies and
+        commits all of them in one transaction: SQLite writes each changed page once per commit,
+        and zlib and SQLite release the GIL, so that work runs beside the loop on a second core.
         ``on_pending`` is called after each such write (it schedules the commit). Writes from
-        any other thread commit at once (and with them the group so far). None turns it off."""
-        self.commit_group()
+        any other thread commit at once (after the group so far). None turns it off."""
+        self.drain()
         self._group_thread = thread
         self._on_pending = on_pending
+        if thread is None:
+            self._stop_writer()
+        elif self._writer is None:
+            self._writer = BatchWriter(self._write_in_background, "sandbox-store-writer")
 
     @property
     def uncommitted(self) -> bool:
-        return self._conn.in_transaction
+        """True while some write is not committed yet (collected, or being written)."""
+        return bool(self._batch) or any(not done.done() for done in self._in_flight)
 
-    def commit_group(self) -> None:
+    def commit_group(self) -> Future[None] | None:
+        """Hand the group's writes to the writer thread; the future resolves once they are
+        committed (None when there was nothing to write, or it was written here: no writer)."""
+        if self._closed:
+            return None
+        batch, self._batch = self._batch, []
+        if not batch:
+            return None
+        if self._writer is None:
+            self._write_batch(batch)
+            return None
+        self._in_flight = [done for done in self._in_flight if not done.done()]
+        future = self._writer.submit(batch)
+        self._in_flight.append(future)
+        return future
+
+    def drain(self) -> None:
+        """Wait for the writer thread, then write what the group holds: afterwards the database
+        holds every write made so far. Raises the writer's error, if it had one."""
         if self._closed:
             return
-        if self._deliveries:
-            with self._transaction(now=True):
-                self._write_deliveries()
-        elif self._conn.in_transaction:
-            self._conn.execute("COMMIT")
+        in_flight, self._in_flight = self._in_flight, []
+        for future in in_flight:
+            future.result()
+        batch, self._batch = self._batch, []
+        if batch:
+            self._write_batch(batch)
 
     def rollback_group(self) -> None:
-        self._deliveries = []
-        if not self._closed and self._conn.in_transaction:
-            self._conn.execute("ROLLBACK")
+        """After a failed group commit: forget what the group holds and wait for the writes
+        queued behind the failed one (they fail as well: each built on the one before)."""
+        self._batch = []
+        in_flight, self._in_flight = self._in_flight, []
+        for future in in_flight:
+            try:
+                future.result()
+            except Exception:  # noqa: BLE001 -- their error is the one being handled
+                self._rolled_back.add(future)
+        self._failed = None
 
-    @contextmanager
-    def _transaction(self, *, now: bool = False) -> Iterator[None]:
-        """One atomic change (a savepoint within the group's transaction)."""
+    def was_rolled_back(self, future: Future[None]) -> bool:
+        """True (once) if ``future``'s failure was already handled by :meth:`rollback_group`."""
+        if future in self._rolled_back:
+            self._rolled_back.discard(future)
+            return True
+        return False
+
+    # internals -------------------------------------------------------------------------------
+    def _read(self, sql: str, args: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        """Rows of a query, after every write made so far (read-your-writes, as one connection
+        inside the group's transaction used to give)."""
+        self.drain()
+        with self._lock:
+            return self._conn.execute(sql, args).fetchall()
+
+    def _write_in_background(self, batch: Sequence[_Statement]) -> None:
+        self._write_batch(batch, background=True)
+
+    def _write_batch(self, batch: Sequence[_Statement], background: bool = False) -> None:
+        """One transaction for ``batch``. A failure rolls all of it back; on the writer thread
+        (``background``) the batches queued behind it fail too, until :meth:`rollback_group`."""
+        ready = [(change.sql, change.packed_rows()) for change in batch]  # zlib frees the GIL
         conn = self._conn
-        grouped = not now and self._group_thread == threading.get_ident()
-        if not conn.in_transaction:
-            conn.execute("BEGIN")
-        conn.execute("SAVEPOINT change")
-        try:
-            yield
-        except BaseException:
-            conn.execute("ROLLBACK TO change")
-            conn.execute("RELEASE change")
-            if not grouped:
-                conn.execute("COMMIT")  # what the group wrote before, if anything
-            raise
-        conn.execute("RELEASE change")
-        if not grouped:
-            conn.execute("COMMIT")
-        elif self._on_pending is not None:
-            self._on_pending()
+        with self._lock:
+            if self._failed is not None:
+                raise self._failed
+            try:
+                conn.execute("BEGIN")
+                for sql, rows in ready:
+                    conn.executemany(sql, rows)
+                conn.execute("COMMIT")
+                self.transactions += 1
+            except BaseException as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                if background:
+                    self._failed = exc
+                raise
+
+    def _stop_writer(self) -> None:
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.stop()
+
+
+class _Statement(NamedTuple):
+    """One SQL statement of a write and its rows; the column ``packed`` (a body) is deflated
+    when the rows are written."""
+
+    sql: str
+    rows: list[tuple[Any, ...]]
+    packed: int | None = None
+
+    def packed_rows(self) -> list[tuple[Any, ...]]:
+        at = self.packed
+        if at is None:
+            return self.rows
+        return [(*row[:at], pack(row[at])) for row in self.rows]
 
 
 _INSERT_JOB = "INSERT INTO routing_jobs (seq, job) VALUES (?, ?)"
@@ -438,6 +525,9 @@ _UPSERT_RECORD = (
     "body = excluded.body"
 )
 _DELETE_RECORD = "DELETE FROM records WHERE sid = ?"
+_DELETE_WORKSPACE_EVENTS = "DELETE FROM events WHERE workspace_sid = ?"
+_INSERT_DELIVERY = "INSERT OR REPLACE INTO deliveries (id, body) VALUES (?, ?)"
+_TRIM_DELIVERIES = "DELETE FROM deliveries WHERE id <= ?"
 _INSERT_EVENT = (
     "INSERT INTO events (sid, workspace_sid, event_type, event_date_ms, task_sid, "
     "worker_sid, reservation_sid, task_queue_sid, workflow_sid, task_channel, body) "
