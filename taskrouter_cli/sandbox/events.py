@@ -11,6 +11,7 @@ import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from .json_codec import to_json
 from .records import Event, EventData, Task, Worker, Workspace
 from .sids import new_sid
 from .state import Record
@@ -107,8 +108,6 @@ _DEFAULTS: dict[str, Any] = {
     "source": "twilio",
     "source_ip_address": "127.0.0.1",
 }
-_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))
-"""Reused for every event (``json.dumps`` with arguments builds a new encoder each call)."""
 _IN_COLUMNS = ("sid", "workspace_sid", "event_type", "event_date_ms")
 _SAME_AS_COLUMN = None
 """Stored in place of an ``event_data`` value equal to its column (``event_data`` never holds
@@ -153,7 +152,7 @@ def stored_event(event: Event) -> StoredEvent:
         event_type=event["event_type"],
         event_date_ms=event["event_date_ms"],
         task_channel=channel,
-        body=_COMPACT_JSON.encode(body),
+        body=to_json(body),
         **columns,
     )
 

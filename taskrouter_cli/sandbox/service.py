@@ -28,6 +28,7 @@ from .dispatch import Applied, CallbackDispatcher, DeliveryRequest
 from .engine import Engine
 from .errors import TaskRouterError, bad_request, not_found, precondition_failed
 from .events import load_event
+from .json_codec import to_json
 from .kinds import KINDS
 from .listing import ListPage
 from .options import SandboxOptions
@@ -48,8 +49,6 @@ T = TypeVar("T")
 Records = list[Record]
 DeliveryList = list[dict[str, Any]]
 _DEFAULT_OPTIONS = SandboxOptions()
-_DELIVERY_JSON = json.JSONEncoder(default=str)
-"""Encodes the inspector's delivery records (one encoder for all of them)."""
 
 
 class SandboxService:
@@ -508,7 +507,7 @@ class SandboxService:
         """Keep a delivery record in the database, so the inspector survives a restart. A
         failure here is logged and never disturbs the delivery itself."""
         try:
-            body = _DELIVERY_JSON.encode(record)
+            body = to_json(record, str).decode("utf-8")
             with self._lock:
                 self.store.add_delivery(int(record["id"]), body, self.options.max_deliveries)
         except Exception:

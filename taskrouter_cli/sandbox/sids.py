@@ -9,8 +9,8 @@ as the database grows).
 from __future__ import annotations
 
 import itertools
+import os
 import re
-import secrets
 import threading
 import time
 
@@ -19,12 +19,32 @@ SID_RE = re.compile(r"^[A-Z]{2}[0-9a-fA-F]{32}$")
 
 _counter = itertools.count(int(time.time() * 1_000_000))
 _lock = threading.Lock()
+_RANDOM_CHUNK = 4096
+"""Random bytes are read from the OS this many at a time (the random half of 512 SIDs): one
+``os.urandom`` call per SID was a system call on every Event and record created."""
+_random = b""
+_random_at = 0
+
+
+def _forget_random() -> None:
+    """A forked child must not hand out its parent's random bytes again."""
+    global _random, _random_at
+    _random, _random_at = b"", 0
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_random)
 
 
 def new_sid(prefix: str) -> str:
+    global _random, _random_at
     with _lock:
         number = next(_counter)
-    return f"{prefix}{number & 0xFFFFFFFFFFFFFFFF:016x}{secrets.token_hex(8)}"
+        if _random_at >= len(_random):
+            _random, _random_at = os.urandom(_RANDOM_CHUNK), 0
+        tail = _random[_random_at : _random_at + 8]
+        _random_at += 8
+    return f"{prefix}{number & 0xFFFFFFFFFFFFFFFF:016x}{tail.hex()}"
 
 
 def is_sid(value: object, prefix: str) -> bool:

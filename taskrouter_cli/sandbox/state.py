@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, NamedTuple, cast
 
+from .json_codec import to_json
 from .kinds import KINDS, STORED_KINDS
 from .records import (
     Activity,
@@ -66,16 +67,10 @@ class RoutingJob(NamedTuple):
 
 
 def _encode(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
+    """What a record holds that JSON has no type for (datetimes are encoded as ISO 8601)."""
     if isinstance(value, (set, frozenset, tuple)):
         return list(value)
     raise TypeError(f"cannot store {type(value).__name__}")
-
-
-_RECORD_JSON = json.JSONEncoder(default=_encode, separators=(",", ":"))
-"""One encoder for every record written (``json.dumps`` with arguments builds a new one each
-call: about half the cost of encoding a record)."""
 
 
 def public(record: Record) -> Record:
@@ -338,5 +333,5 @@ class State:
             queue_sid=record.get("task_queue_sid"),
             worker_sid=record.get("worker_sid"),
             date_created=created.isoformat() if isinstance(created, datetime) else None,
-            body=_RECORD_JSON.encode(record),
+            body=to_json(record, _encode),
         )

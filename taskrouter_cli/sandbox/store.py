@@ -116,10 +116,11 @@ _PACKER_V1 = zlib.compressobj(
 already loaded (a copy costs ~5 µs, a new compressor that loads the dictionary ~8 µs)."""
 
 
-def pack(text: str) -> bytes:
+def pack(text: str | bytes) -> bytes:
     """A body as stored: deflated UTF-8 (a BLOB; bodies stored as TEXT still read back)."""
     packer = _PACKER_V1.copy()
-    return _PACKED_V1 + packer.compress(text.encode("utf-8")) + packer.flush()
+    data = text if isinstance(text, bytes) else text.encode("utf-8")
+    return _PACKED_V1 + packer.compress(data) + packer.flush()
 
 
 def unpack(body: str | bytes) -> str:
@@ -141,7 +142,7 @@ class StoredRecord:
     queue_sid: str | None
     worker_sid: str | None
     date_created: str | None
-    body: str
+    body: str | bytes  # JSON: bytes when built, str when read back
 
     def columns(self) -> tuple[str | None, ...]:
         """Every column but the body, in table order."""
@@ -169,7 +170,7 @@ class StoredEvent:
     task_queue_sid: str | None
     workflow_sid: str | None
     task_channel: str | None
-    body: str
+    body: str | bytes  # JSON: bytes when built, str when read back
 
     def columns(self) -> tuple[str | int | None, ...]:
         """Every column but ``seq`` and the body, in table order."""

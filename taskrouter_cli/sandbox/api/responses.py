@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import binascii
 import hmac
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import BasicAuth, encode_basic_auth, web
 
 from taskrouter_cli.sandbox.api.errors import AUTHENTICATE, HttpError, error_body
+from taskrouter_cli.sandbox.json_codec import to_json
 
 Caller = Callable[..., Awaitable[Any]]
 
@@ -23,15 +23,11 @@ BODY_TIMEOUT_KEY: web.AppKey[float] = web.AppKey("body_timeout")
 """The app's :class:`taskrouter_cli.sandbox.group_commit.GroupCommit` (attached by the server)."""
 
 
-_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))
-"""Reused for every response (``json.dumps`` with arguments builds a new encoder each call)."""
-
-
 def json_response(
     body: Any, status: int = 200, headers: dict[str, str] | None = None
 ) -> web.Response:
     return web.Response(
-        body=_COMPACT_JSON.encode(body).encode("utf-8"),
+        body=to_json(body),
         status=status,
         content_type="application/json",
         headers=headers,
