@@ -4,7 +4,9 @@ orjson encodes a task record in ~2 µs where the standard library's C encoder ta
 of it calling back into Python for each datetime), and a lifecycle encodes some thirty such
 bodies on the server's one thread. The output is the JSON that ``json.dumps(value,
 separators=(",", ":"), ensure_ascii=False)`` gives (datetimes as ``isoformat()``), as UTF-8
-bytes. What orjson refuses (an integer beyond 64 bits) goes to the standard library instead.
+bytes. What orjson refuses -- an integer beyond 64 bits, or a string with a lone surrogate (a
+request's odd bytes decoded with ``surrogateescape``) -- goes to the standard library instead,
+which escapes every non-ASCII character (``\udcc3``): the same JSON value, always valid UTF-8.
 """
 
 from __future__ import annotations
@@ -26,10 +28,8 @@ def to_json(value: Any, default: Callable[[Any], Any] | None = None) -> bytes:
     try:
         return orjson.dumps(value, default=default)
     except TypeError:
-        encoder = json.JSONEncoder(
-            default=_with_dates(default), separators=(",", ":"), ensure_ascii=False
-        )
-        return encoder.encode(value).encode("utf-8")
+        encoder = json.JSONEncoder(default=_with_dates(default), separators=(",", ":"))
+        return encoder.encode(value).encode("ascii")
 
 
 def _with_dates(default: Callable[[Any], Any] | None) -> Callable[[Any], Any]:
