@@ -14,6 +14,7 @@ off) has finished. The last ``max_deliveries`` deliveries are kept for the inspe
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import re
 import threading
@@ -293,7 +294,8 @@ class CallbackDispatcher:
 
         signature = compute_signature(self._auth_token(), url, request.params)
         if self._session is None:
-            self._session = aiohttp.ClientSession()
+            # TaskRouter's callbacks carry no cookies: without a jar, no cookie work per request
+            self._session = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar())
         started = time.perf_counter()
         try:
             async with self._session.post(
@@ -305,7 +307,7 @@ class CallbackDispatcher:
                     "User-Agent": "TwilioProxy/1.1",
                     "Content-Type": "application/x-www-form-urlencoded",
                 },
-                timeout=aiohttp.ClientTimeout(total=request.timeout),
+                timeout=_timeout(request.timeout),
                 allow_redirects=False,
             ) as response:
                 body = await response.text(errors="replace")
@@ -354,3 +356,11 @@ class CallbackDispatcher:
             self._records.append(record)
         if self._persist is not None:
             self._persist(record)
+
+
+@functools.lru_cache(maxsize=16)
+def _timeout(seconds: float) -> aiohttp.ClientTimeout:
+    """One ``ClientTimeout`` per timeout value (a sandbox uses two or three)."""
+    import aiohttp
+
+    return aiohttp.ClientTimeout(total=seconds)

@@ -34,13 +34,23 @@ Links = dict[str, str | None]
 
 
 def format_datetime(value: datetime) -> str:
-    if value.tzinfo is not None:
+    if value.tzinfo is not None and value.utcoffset():
         value = value.astimezone(timezone.utc)
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    # what strftime("%Y-%m-%dT%H:%M:%SZ") gives, at a third of its cost (every answer has ~4)
+    return (
+        f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
+        f"T{value.hour:02d}:{value.minute:02d}:{value.second:02d}Z"
+    )
+
+
+_AS_IS = frozenset({str, int, float, bool, type(None)})
+"""Types :func:`jsonable` hands back unchanged (checked first: most values are these)."""
 
 
 def jsonable(value: Any) -> Any:
     """Datetimes → ISO-8601 ``Z`` strings, recursively; everything else unchanged."""
+    if type(value) in _AS_IS:
+        return value
     if isinstance(value, datetime):
         return format_datetime(value)
     if isinstance(value, Mapping):
@@ -179,8 +189,11 @@ def render_record(
     kind: str, record: Record, base_url: str, *, worker_view: bool = False
 ) -> dict[str, Any]:
     """One record as TaskRouter's JSON instance (``url`` and ``links`` absolute)."""
+    as_is = _AS_IS
     body: dict[str, Any] = {
-        key: jsonable(value) for key, value in record.items() if not key.startswith("_")
+        key: value if type(value) in as_is else jsonable(value)
+        for key, value in record.items()
+        if key[0] != "_"
     }
     path = instance_path(kind, record, worker_view=worker_view)
     body["url"] = base_url + path if path else None
