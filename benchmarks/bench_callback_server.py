@@ -3,11 +3,17 @@ with PHP's built-in server running the tutorial's assignment.php (when `php` is 
 `trcli serve --forward-to` in front of that PHP (signature checked, re-signed, forwarded).
 
 Each server runs in its own process on 127.0.0.1. The load is signed, form-encoded callbacks
-like TaskRouter's (1,000 distinct reservations, each signed for the URL called), sent at 1, 16
-and 64 concurrent connections for a few seconds each, by `wrk` when it is installed, else by a
-Python aiohttp client (which then limits the numbers: it shares the 2 cores). `trcli serve`
-runs as a user runs it: signature validation on, the live log written to a terminal stand-in
-(/dev/null) and the JSON-lines callback log to disk.
+like TaskRouter's, sent at 1, 16 and 64 concurrent connections for a few seconds each, by `wrk`
+(one thread) when it is installed, else by a Python aiohttp client (which then limits the
+numbers: it shares the 2 cores). `trcli serve` runs as a user runs it: signature validation
+on, the live log written to a terminal stand-in (/dev/null) and the JSON-lines callback log to
+disk.
+
+Every callback is distinct (its own task and reservation, signed for the URL called), as
+TaskRouter's are: a pool of POOL of them per server, sent in order, run after run, so that a
+callback comes round again only once the server has forgotten it (it remembers
+REPLAY_MEMORY signatures per process). A server that saw the same few callbacks again and
+again would log them as short "replay" lines and look faster than it is.
 
     python -m benchmarks.bench_callback_server [--quick] [--seconds 3] [--load wrk|python]
 
@@ -33,12 +39,16 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from benchmarks.common import Report, percentile
+from taskrouter_cli.callbacks.app import REPLAY_MEMORY
 
 HERE = Path(__file__).resolve().parent
 TOKEN = "0123456789abcdef0123456789abcdef"
 ACCOUNT = "AC" + "0" * 32
-DISTINCT_REQUESTS = 1000
 FORM = "application/x-www-form-urlencoded"
+WRK_THREADS = 1
+"""wrk threads: one, so the load generator takes at most one of the machine's cores."""
+POOL = 3 * REPLAY_MEMORY
+"""Distinct signed callbacks per server: more than ``--workers 2`` processes remember."""
 
 
 def free_port() -> int:
@@ -47,13 +57,13 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def signed_requests(url: str) -> list[tuple[str, str]]:
-    """(body, X-Twilio-Signature) pairs: distinct callbacks, each signed for ``url``."""
+def signed_requests(url: str, count: int = POOL) -> list[tuple[str, str]]:
+    """(body, X-Twilio-Signature) pairs: ``count`` distinct callbacks, each signed for ``url``."""
     from twilio.request_validator import RequestValidator
 
     validator = RequestValidator(TOKEN)
     requests = []
-    for index in range(DISTINCT_REQUESTS):
+    for index in range(count):
         params = {
             "AccountSid": ACCOUNT,
             "WorkspaceSid": "WS" + "1" * 32,
@@ -123,9 +133,13 @@ def running(argv: list[str], health_url: str, env: dict[str, str]) -> Iterator[i
 # -- load generators ---------------------------------------------------------------------------
 
 WRK_SCRIPT = """
-local bodies = {%(bodies)s}
-local signatures = {%(signatures)s}
-local index = 0
+local bodies, signatures = {}, {}
+for line in io.lines("%(data)s") do
+  local tab = line:find("\\t", 1, true)
+  signatures[#signatures + 1] = line:sub(1, tab - 1)
+  bodies[#bodies + 1] = line:sub(tab + 1)
+end
+local index = %(start)d
 request = function()
   index = index %% #bodies + 1
   return wrk.format("POST", "%(path)s", {["Content-Type"] = "%(form)s",
@@ -142,17 +156,38 @@ end
 """
 
 
-def _lua_string(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+class Callbacks:
+    """The pool of signed callbacks for one URL, and where the next run starts in it."""
+
+    def __init__(self, url: str, count: int = POOL) -> None:
+        self.url = url
+        self.requests = signed_requests(url, count)
+        self.next = 0
+        self._data: str | None = None
+
+    def data_file(self) -> str:
+        """The pool as "signature<TAB>body" lines, for wrk's script (written once)."""
+        if self._data is None:
+            with tempfile.NamedTemporaryFile("w", suffix=".tsv", delete=False) as handle:
+                handle.writelines(f"{sig}\t{body}\n" for body, sig in self.requests)
+            self._data = handle.name
+        return self._data
+
+    def sent(self, count: int) -> None:
+        self.next = (self.next + count) % len(self.requests)
+
+    def remove(self) -> None:
+        if self._data is not None:
+            os.unlink(self._data)
+            self._data = None
 
 
-def load_wrk(
-    url: str, requests: list[tuple[str, str]], connections: int, seconds: float
-) -> dict[str, float]:
+def load_wrk(callbacks: Callbacks, connections: int, seconds: float) -> dict[str, float]:
+    url = callbacks.url
     path = urllib.parse.urlsplit(url).path
     script = WRK_SCRIPT % {
-        "bodies": ",".join(_lua_string(body) for body, _ in requests),
-        "signatures": ",".join(_lua_string(sig) for _, sig in requests),
+        "data": callbacks.data_file(),
+        "start": callbacks.next,
         "path": path,
         "form": FORM,
     }
@@ -162,7 +197,7 @@ def load_wrk(
         result = subprocess.run(
             [
                 "wrk",
-                "-t1",
+                f"-t{WRK_THREADS}",
                 f"-c{connections}",
                 f"-d{max(1, round(seconds))}s",
                 "-s",
@@ -178,6 +213,7 @@ def load_wrk(
         os.unlink(handle.name)
     line = next(x for x in result.stdout.splitlines() if x.startswith("RESULT "))
     data = json.loads(line[len("RESULT ") :])
+    callbacks.sent(data["requests"])
     return {
         "req_per_s": data["requests"] / (data["duration_us"] / 1e6),
         "p50_ms": data["p50_us"] / 1000,
@@ -187,18 +223,17 @@ def load_wrk(
     }
 
 
-async def _python_load(
-    url: str, requests: list[tuple[str, str]], connections: int, seconds: float
-) -> dict[str, float]:
+async def _python_load(callbacks: Callbacks, connections: int, seconds: float) -> dict[str, float]:
     import aiohttp
 
+    url, requests = callbacks.url, callbacks.requests
     latencies: list[float] = []
     errors = 0
     deadline = time.perf_counter() + seconds
 
     async def worker(offset: int, session: aiohttp.ClientSession) -> None:
         nonlocal errors
-        index = offset
+        index = callbacks.next + offset
         while time.perf_counter() < deadline:
             body, signature = requests[index % len(requests)]
             index += connections
@@ -216,6 +251,7 @@ async def _python_load(
         started = time.perf_counter()
         await asyncio.gather(*(worker(i, session) for i in range(connections)))
         elapsed = time.perf_counter() - started
+    callbacks.sent(len(latencies) + connections)
     return {
         "req_per_s": len(latencies) / elapsed,
         "p50_ms": percentile(latencies, 0.50) * 1000,
@@ -225,10 +261,8 @@ async def _python_load(
     }
 
 
-def load_python(
-    url: str, requests: list[tuple[str, str]], connections: int, seconds: float
-) -> dict[str, float]:
-    return asyncio.run(_python_load(url, requests, connections, seconds))
+def load_python(callbacks: Callbacks, connections: int, seconds: float) -> dict[str, float]:
+    return asyncio.run(_python_load(callbacks, connections, seconds))
 
 
 # -- servers -----------------------------------------------------------------------------------
@@ -266,9 +300,11 @@ def main(argv: list[str] | None = None) -> Report:
     load = load_wrk if use_wrk else load_python
     report = Report("callback_server")
     report.note(
-        f"Load generator: {'wrk -t1' if use_wrk else 'Python aiohttp client (shares the CPU)'}; "
+        f"Load generator: "
+        f"{f'wrk -t{WRK_THREADS}' if use_wrk else 'Python aiohttp client (shares the CPU)'}; "
         f"{seconds:g} s per run; servers take turns, {rounds} round(s), median run shown; "
-        f"{DISTINCT_REQUESTS} distinct signed callbacks; {os.cpu_count()} CPUs. "
+        f"every callback distinct ({POOL:,} signed per server, sent in order: none is a "
+        f"replay); {os.cpu_count()} CPUs. "
         "php -S closes the connection after each answer: wrk counts those as socket errors."
     )
     if not use_wrk:
@@ -297,15 +333,15 @@ def main(argv: list[str] | None = None) -> Report:
             report.note(
                 "php is not installed (apt-get install php-cli): the PHP comparison was skipped."
             )
-        signed = {url: signed_requests(url) for _, url in servers}
+        signed = {url: stack.enter_context(_pool(url)) for _, url in servers}
         for _, url in servers:
-            load(url, signed[url], 4, 0.5)  # warm-up
+            load(signed[url], 4, 0.5)  # warm-up
         for connections in args.connections:
             runs: dict[str, list[dict[str, float]]] = {label: [] for label, _ in servers}
             for _ in range(rounds):
                 for label, url in servers:
                     cpu_before = tree_cpu_seconds(pids[label])
-                    result = load(url, signed[url], connections, seconds)
+                    result = load(signed[url], connections, seconds)
                     served = result["req_per_s"] * seconds
                     spent = tree_cpu_seconds(pids[label]) - cpu_before
                     result["server_cpu_us_per_request"] = spent / max(1.0, served) * 1e6
@@ -332,6 +368,15 @@ CANDIDATES: list[tuple[str, list[str]]] = [
     ("trcli serve --workers 2 (same)", ["--workers", "2"]),
     ("trcli serve --no-validate (reference)", ["--no-validate"]),
 ]
+
+
+@contextmanager
+def _pool(url: str) -> Iterator[Callbacks]:
+    callbacks = Callbacks(url)
+    try:
+        yield callbacks
+    finally:
+        callbacks.remove()
 
 
 def _median_run(runs: list[dict[str, float]]) -> dict[str, float]:

@@ -38,16 +38,23 @@ def _number(value: Any, digits: int = 0) -> str:
     return f"{value:,.{digits}f}" if isinstance(value, (int, float)) else "-"
 
 
+def _workers_rows(report: Report | None) -> list[tuple[str, Row]]:
+    """("--workers N", row) for every ``trcli serve --workers N`` measured at 16 connections."""
+    found = []
+    for row in report.rows if report is not None else []:
+        name = str(row.get("server", ""))
+        if name.startswith("trcli serve --workers ") and row.get("connections") == 16:
+            found.append((" ".join(name.split()[2:4]), row))
+    return found
+
+
 def serve_figures(report: Report | None) -> list[Figure]:
+    """One process and each ``--workers N``, each beside the same run's PHP figure."""
     php = _find(report, server="php -S", connections=16)
     figures = []
-    for label, server in (
-        ("1 process", "trcli serve (signatures"),
-        ("--workers 2", "trcli serve --workers 2"),
-    ):
-        row = _find(report, server=server, connections=16)
-        if row is None:
-            continue
+    one = _find(report, server="trcli serve (signatures", connections=16)
+    rows = [("1 process", one)] if one is not None else []
+    for label, row in [*rows, *_workers_rows(report)]:
         cpu = row.get("server_cpu_us_per_request")
         figures.append(
             Figure(

@@ -72,8 +72,8 @@ MAX_BODY_BYTES = 64 * 1024
 BACKLOG = 512
 MAX_FIELDS = 1000
 DEFAULT_REPLAY_WINDOW = 300.0
-REPLAY_MEMORY = 50_000
-"""Signatures remembered for replay detection at most (~10 MB): past it the oldest go first."""
+REPLAY_MEMORY = 20_000
+"""Signatures remembered for replay detection at most (~4 MB): past it the oldest go first."""
 REQUIRED_ASSIGNMENT_PARAMS = ("TaskSid", "ReservationSid", "WorkerSid")
 RECORDED_APART = frozenset(
     (
