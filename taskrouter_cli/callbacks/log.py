@@ -26,6 +26,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import IO, Any
 
+import orjson
+
 from taskrouter_cli.guards.private_files import open_private_append
 from taskrouter_cli.guards.terminal import escape_control
 from taskrouter_cli.sids import labelled
@@ -94,8 +96,22 @@ class CallbackRecord:
         return {name: getattr(self, name) for name in _FIELD_NAMES}
 
     def to_json(self) -> str:
-        # The instance dict holds exactly the fields, in order (the dataclass __init__ sets
-        # them all): encoding it directly saves building a copy for every logged callback.
+        """The log line: compact JSON, ASCII only (non-ASCII as \\u escapes).
+
+        The instance dict holds exactly the fields, in order (the dataclass __init__ sets them
+        all), so it is encoded as it is. orjson does it in ~1 µs (the standard library's C
+        encoder ~6 µs, a tenth of what answering a callback costs); a line it cannot write as
+        ASCII (non-ASCII text, an integer beyond 64 bits) is encoded by the standard library,
+        so the output stays what ``json.dumps(..., separators=(",", ":"))`` gives -- except
+        that NaN and Infinity, which Python's JSON parser lets through in attributes, are
+        written as null.
+        """
+        try:
+            line = orjson.dumps(self.__dict__).decode()
+        except TypeError:
+            line = ""
+        if line and line.isascii():
+            return line
         return "".join(_ENCODE(self.__dict__, 0))
 
     @classmethod
@@ -129,8 +145,7 @@ _ENCODE = c_make_encoder(
     None, _unencodable, encode_basestring_ascii, None, ":", ",", False, False, True
 )
 """``json.JSONEncoder(separators=(",", ":")).encode`` without building a new C encoder for
-every line (``encode`` does), and without its check for cycles (a record is a tree). ASCII
-output (non-ASCII as \\u escapes): the C encoder is ~1.5x faster that way."""
+every line (``encode`` does), and without its check for cycles (a record is a tree)."""
 
 
 _second_cache: tuple[int, str] = (-1, "")

@@ -33,6 +33,23 @@ def record(number: int, **overrides: object) -> CallbackRecord:
     return CallbackRecord(**values)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    "attributes",
+    [
+        {"selected_language": "es", "skills": ["a", "b"], "level": 3, "weight": 0.25},
+        {"name": "José", "emoji": "\U0001f600", "quote": '"\\\n\t\x01'},
+        {"huge": 2**70, "negative": -(2**65)},
+    ],
+)
+def test_a_log_line_is_the_standard_librarys_compact_ascii_json(
+    attributes: dict[str, object],
+) -> None:
+    logged = record(1, task_attributes=attributes, latency_ms=1.234, replay=True)
+    line = logged.to_json()
+    assert line == json.dumps(logged.to_dict(), separators=(",", ":"))
+    assert line.isascii() and json.loads(line)["task_attributes"] == attributes
+
+
 def test_records_round_trip_and_broken_lines_are_counted(tmp_path: Path) -> None:
     path = tmp_path / "callbacks.jsonl"
     recorder = CallbackRecorder(path, live="off")
