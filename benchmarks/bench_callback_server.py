@@ -133,17 +133,21 @@ def running(argv: list[str], health_url: str, env: dict[str, str]) -> Iterator[i
 # -- load generators ---------------------------------------------------------------------------
 
 WRK_SCRIPT = """
-local bodies, signatures = {}, {}
-for line in io.lines("%(data)s") do
-  local tab = line:find("\\t", 1, true)
-  signatures[#signatures + 1] = line:sub(1, tab - 1)
-  bodies[#bodies + 1] = line:sub(tab + 1)
+-- Every request is built once, when the thread starts: sending one then allocates nothing,
+-- so the load generator's own CPU per request stays small (no Lua garbage collection walks
+-- the pool).
+local requests = {}
+init = function(args)
+  for line in io.lines("%(data)s") do
+    local tab = line:find("\\t", 1, true)
+    requests[#requests + 1] = wrk.format("POST", "%(path)s", {["Content-Type"] = "%(form)s",
+      ["X-Twilio-Signature"] = line:sub(1, tab - 1)}, line:sub(tab + 1))
+  end
 end
 local index = %(start)d
 request = function()
-  index = index %% #bodies + 1
-  return wrk.format("POST", "%(path)s", {["Content-Type"] = "%(form)s",
-    ["X-Twilio-Signature"] = signatures[index]}, bodies[index])
+  index = index %% #requests + 1
+  return requests[index]
 end
 done = function(summary, latency, requests)
   local errors = summary.errors
