@@ -74,6 +74,13 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def main_thread_cpu_seconds(pid: int) -> float:
+    """CPU time of ``pid``'s main thread alone (the sandbox's event loop; its store writer
+    thread is the rest of :func:`cpu_seconds`)."""
+    fields = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _child_env(home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "TRCLI_"))}
     env["TRCLI_HOME"] = str(home)
@@ -125,6 +132,7 @@ class LifecycleResult:
     latencies_ms: list[float] = field(default_factory=list)
     observed_ms: list[float] = field(default_factory=list)
     sandbox_cpu: float = 0.0
+    loop_cpu: float = 0.0
     driver_cpu: float = 0.0
     events: int = 0
 
@@ -296,10 +304,12 @@ async def _drive(
         # a short warm-up (connections, caches), not counted
         await driver.lifecycles(path, workflow, available, min(0.5, seconds / 4))
         cpu_before, own_before = cpu_seconds(pid), time.process_time()
+        loop_before = main_thread_cpu_seconds(pid)
         events_before = driver.events_received
         result = await driver.lifecycles(path, workflow, available, seconds)
         result.events = driver.events_received - events_before
         result.sandbox_cpu = cpu_seconds(pid) - cpu_before
+        result.loop_cpu = main_thread_cpu_seconds(pid) - loop_before
         result.driver_cpu = time.process_time() - own_before
         return result
     finally:
@@ -329,6 +339,8 @@ def bench_lifecycles(report: Report, workdir: Path, seconds: float, full: bool) 
             p99_ms=percentile(result.latencies_ms, 0.99),
             observed_p50_ms=median(result.observed_ms),
             sandbox_cpu_ms_per_lifecycle=1000 * result.sandbox_cpu / max(1, result.completed),
+            loop_cpu_ms_per_lifecycle=1000 * result.loop_cpu / max(1, result.completed),
+            driver_cpu_ms_per_lifecycle=1000 * result.driver_cpu / max(1, result.completed),
             events_per_lifecycle=result.events / max(1, result.completed),
             sandbox_cpu_pct=100 * result.sandbox_cpu / result.seconds if result.seconds else 0,
             driver_cpu_pct=100 * result.driver_cpu / result.seconds if result.seconds else 0,

@@ -7,6 +7,7 @@ sends the same keys in PascalCase plus the common parameters.
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -202,7 +203,9 @@ def _second_of(event_date_ms: int) -> datetime:
     return datetime.fromtimestamp(event_date_ms // 1000, timezone.utc)
 
 
+@functools.lru_cache(maxsize=256)
 def _pascal(name: str) -> str:
+    """``task_queue_sid`` -> ``TaskQueueSid`` (cached: Events use a few dozen names)."""
     return "".join(part[:1].upper() + part[1:] for part in name.split("_"))
 
 

@@ -39,6 +39,23 @@ def test_signature_matches_the_documented_test_vector() -> None:
     assert compute_signature("12345", url, params) == "0/KCTR6DLpKmkAf8muzZqo1nDgQ="
 
 
+def test_signature_of_repeated_and_duplicate_parameters_is_the_sdks() -> None:
+    from multidict import MultiDict
+
+    pairs = [
+        ("TaskAttributes", '{"b": 2}'),
+        ("Z", "1"),
+        ("A", "b"),
+        ("A", "a"),
+        ("A", "b"),
+        ("Empty", ""),
+        ("Unicode", "caf\u00e9"),
+    ]
+    url = "https://example.ngrok.app/assignment?x=1"
+    expected = RequestValidator("token").compute_signature(url, MultiDict(pairs))
+    assert compute_signature("token", url, pairs) == expected
+
+
 @pytest.mark.parametrize(
     ("reply", "code", "status"),
     [
