@@ -440,9 +440,16 @@ class Engine:
         known = target.known_worker(task_attrs) if target is not None else None
         ignore = bool(task.get("ignore_capacity")) and direct.startswith("WK")
         found: list[Worker] = []
+        multi = self.multi(task["workspace_sid"])  # once, not once per worker of the pool
+        workers = self.state.records["worker"]
         for worker_sid in pool:
-            worker = self.state.worker(worker_sid)
-            if worker is None or worker_sid in busy or not self.can_take(worker, task, ignore):
+            worker = cast("Worker | None", workers.get(worker_sid))
+            if (
+                worker is None
+                or not worker["available"]
+                or worker_sid in busy
+                or not self.can_take(worker, task, ignore, multi)
+            ):
                 continue
             if known is not None and known_value(worker, known[0]) != known[1]:
                 continue
@@ -458,10 +465,20 @@ class Engine:
             found = order_workers(found, target.order_by, self.worker_view)
         return found[:limit]
 
-    def can_take(self, worker: Worker, task: Task, ignore_capacity: bool = False) -> bool:
+    def can_take(
+        self,
+        worker: Worker,
+        task: Task,
+        ignore_capacity: bool = False,
+        multi: bool | None = None,
+    ) -> bool:
+        """Whether ``worker`` has room for ``task`` now (``multi``: the workspace's
+        multi-tasking, when the caller already knows it)."""
         if not worker["available"]:
             return False
-        if self.multi(worker["workspace_sid"]):
+        if multi is None:
+            multi = self.multi(worker["workspace_sid"])
+        if multi:
             channels = self.state.channels_by_worker.get(worker["sid"], {})
             channel = channels.get(task["task_channel_sid"])
             if channel is None or not channel["available"]:

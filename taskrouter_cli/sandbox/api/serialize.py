@@ -65,9 +65,10 @@ def _ws(record: Record) -> str:
 
 
 def _join(*parts: object) -> str | None:
-    if any(part is None or part == "" for part in parts):
-        return None
-    return "/".join(str(part) for part in parts)
+    for part in parts:
+        if part is None or part == "":
+            return None
+    return "/".join(map(str, parts))
 
 
 def _under_ws(record: Record, *parts: object) -> str | None:
