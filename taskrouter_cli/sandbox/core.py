@@ -12,10 +12,17 @@ from typing import Any, Literal, cast, overload
 from .clock import Clock
 from .dispatch import DeliveryRequest
 from .errors import not_found
-from .events import build_event, callback_params, events_filter_allows, stored_event
+from .events import (
+    EventFacts,
+    callback_params,
+    events_filter_allows,
+    public_event,
+    stored_event_of,
+)
 from .kinds import KINDS
 from .options import SandboxOptions
-from .records import Event, Task, TaskQueue, Worker, Workflow, Workspace
+from .records import Task, TaskQueue, Worker, Workflow, Workspace
+from .sids import new_sid
 from .state import Record, State
 
 ATTRIBUTE_CACHE_SIZE = 10_000
@@ -114,8 +121,11 @@ class Core:
         *,
         actor_type: str = "workspace",
         actor_sid: str | None = None,
-    ) -> Event:
-        event = build_event(
+    ) -> None:
+        """Store an Event, and hand it to the foreground log and the workspace's event
+        callback when they want it (only then is the public record built)."""
+        facts = EventFacts(
+            sid=new_sid("EV"),
             account_sid=self.account_sid,
             workspace=workspace,
             event_type=event_type,
@@ -127,19 +137,22 @@ class Core:
             actor_type=actor_type,
             actor_sid=actor_sid,
         )
-        self.state.append_event(stored_event(event))
+        self.state.append_event(stored_event_of(facts))
+        url = workspace.get("event_callback_url")
+        deliver = bool(url) and events_filter_allows(workspace.get("events_filter"), event_type)
+        if self.options.on_event is None and not deliver:
+            return
+        event = public_event(facts)
         if self.options.on_event is not None:
             self.options.on_event(cast(Record, event))
-        url = workspace.get("event_callback_url")
-        if url and events_filter_allows(workspace.get("events_filter"), event_type):
+        if deliver:
             self.outbox.append(
                 DeliveryRequest(
                     kind="event",
-                    url=url,
+                    url=str(url),
                     params=callback_params(event),
                     timeout=self.options.event_callback_timeout,
                     workspace_sid=workspace["sid"],
                     event_type=event_type,
                 )
             )
-        return event

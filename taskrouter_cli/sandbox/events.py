@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import json
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, NamedTuple
 
 from .json_codec import to_json
 from .records import Event, EventData, Task, Worker, Workspace
@@ -73,6 +73,7 @@ def build_event(
     now: datetime,
     actor_type: str = "workspace",
     actor_sid: str | None = None,
+    sid: str | None = None,
 ) -> Event:
     """A public Event record (``actor_url``/``resource_url`` are left for the HTTP layer)."""
     event_data: EventData = {
@@ -93,7 +94,7 @@ def build_event(
         "resource_sid": resource_sid,
         "resource_type": resource_type,
         "resource_url": None,
-        "sid": new_sid("EV"),
+        "sid": sid or new_sid("EV"),
         "source": "twilio",
         "source_ip_address": "127.0.0.1",
         "workspace_sid": workspace["sid"],
@@ -152,6 +153,92 @@ def stored_event(event: Event) -> StoredEvent:
         workspace_sid=event["workspace_sid"],
         event_type=event["event_type"],
         event_date_ms=event["event_date_ms"],
+        task_channel=channel,
+        body=to_json(body),
+        **columns,
+    )
+
+
+_COLUMN_SID_SET = frozenset(_COLUMN_SIDS)
+
+
+class EventFacts(NamedTuple):
+    """What an Event is made of (the arguments of :func:`build_event`, with its SID)."""
+
+    sid: str
+    account_sid: str
+    workspace: Workspace
+    event_type: str
+    resource_type: str
+    resource_sid: str
+    description: str
+    data: EventData
+    now: datetime
+    actor_type: str = "workspace"
+    actor_sid: str | None = None
+
+
+def public_event(facts: EventFacts) -> Event:
+    """The public Event of ``facts``."""
+    return build_event(
+        account_sid=facts.account_sid,
+        workspace=facts.workspace,
+        event_type=facts.event_type,
+        resource_type=facts.resource_type,
+        resource_sid=facts.resource_sid,
+        description=facts.description,
+        data=facts.data,
+        now=facts.now,
+        actor_type=facts.actor_type,
+        actor_sid=facts.actor_sid,
+        sid=facts.sid,
+    )
+
+
+def stored_event_of(facts: EventFacts) -> StoredEvent:
+    """``stored_event(public_event(facts))`` without building the public Event first: what a
+    sandbox does for every Event, while the public one is needed only for a callback or the
+    foreground log (the two are pinned equal by tests/sandbox_core/test_compact_storage.py)."""
+    workspace, data, now = facts.workspace, facts.data, facts.now
+    actor_sid, actor_type = facts.actor_sid, facts.actor_type
+    workspace_sid = workspace["sid"]
+    compact: dict[str, Any] = {
+        "workspace_sid": _SAME_AS_COLUMN,
+        "workspace_name": workspace["friendly_name"],
+    }
+    columns: dict[str, Any] = dict.fromkeys(_COLUMN_SIDS)
+    channel = None
+    for key, value in data.items():
+        if value is None:
+            continue
+        if key in _COLUMN_SID_SET:
+            columns[key] = value
+            compact[key] = _SAME_AS_COLUMN
+        elif key == "task_channel_unique_name":
+            channel = value
+            compact[key] = _SAME_AS_COLUMN
+        elif key == "workspace_sid":
+            compact[key] = _SAME_AS_COLUMN if value == workspace_sid else value
+        else:
+            compact[key] = value
+    body: dict[str, Any] = {"account_sid": facts.account_sid}
+    if actor_sid and actor_sid != workspace_sid:
+        body["actor_sid"] = actor_sid
+    if actor_type != _DEFAULTS["actor_type"]:
+        body["actor_type"] = actor_type
+    body["description"] = facts.description
+    body["event_data"] = compact
+    date = now.replace(microsecond=0)
+    date_ms = int(now.timestamp() * 1000)
+    if date != _second_of(date_ms) or date.utcoffset() != _UTC_OFFSET:
+        body["event_date"] = date.isoformat()
+    body["resource_sid"] = facts.resource_sid
+    body["resource_type"] = facts.resource_type
+    return StoredEvent(
+        sid=facts.sid,
+        workspace_sid=workspace_sid,
+        event_type=facts.event_type,
+        event_date_ms=date_ms,
         task_channel=channel,
         body=to_json(body),
         **columns,

@@ -13,7 +13,14 @@ from typing import Any
 import pytest
 
 from taskrouter_cli.sandbox.clock import FakeClock
-from taskrouter_cli.sandbox.events import build_event, load_event, stored_event
+from taskrouter_cli.sandbox.events import (
+    EventFacts,
+    build_event,
+    load_event,
+    public_event,
+    stored_event,
+    stored_event_of,
+)
 from taskrouter_cli.sandbox.service import SandboxService
 from taskrouter_cli.sandbox.store import SqliteStore, pack, unpack
 
@@ -96,6 +103,48 @@ def test_a_database_of_an_earlier_version_lists_its_events(tmp_path: Path) -> No
         assert reopened.list("event", scope, {}, 1000).records == made
     finally:
         reopened.close()
+
+
+def facts(now: datetime, data: dict[str, Any], **extra: Any) -> EventFacts:
+    return EventFacts(
+        sid="EV" + "8" * 32,
+        account_sid="AC" + "7" * 32,
+        workspace=WORKSPACE,  # type: ignore[arg-type]
+        event_type="reservation.created",
+        resource_type="reservation",
+        resource_sid=TASK_DATA["reservation_sid"],
+        description="Reservation created",
+        data=data,  # type: ignore[arg-type]
+        now=now,
+        **extra,
+    )
+
+
+@pytest.mark.parametrize(
+    "made",
+    [
+        facts(datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC), TASK_DATA),
+        facts(datetime(2026, 1, 2, 3, 4, 5, 999999, tzinfo=UTC), {"worker_name": "Alice"}),
+        facts(datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=2))), TASK_DATA),
+        facts(
+            datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+            {**TASK_DATA, "task_canceled_reason": None, "workspace_name": "Renamed"},
+            actor_type="worker",
+            actor_sid=TASK_DATA["worker_sid"],
+        ),
+        facts(
+            datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+            {"workspace_sid": "WS" + "9" * 32, "task_sid": None},
+            actor_sid=WORKSPACE["sid"],
+        ),
+    ],
+    ids=["task fields", "second boundary", "not UTC", "overrides", "odd workspace"],
+)
+def test_an_event_stored_directly_is_the_one_stored_from_its_public_record(
+    made: EventFacts,
+) -> None:
+    assert stored_event_of(made) == stored_event(public_event(made))
+    assert load_event(stored_event_of(made)) == public_event(made)
 
 
 def test_events_api_gives_back_what_a_lifecycle_made(
