@@ -230,7 +230,7 @@ def stored_event_of(facts: EventFacts) -> StoredEvent:
     body["event_data"] = compact
     date = now.replace(microsecond=0)
     date_ms = int(now.timestamp() * 1000)
-    if date != _second_of(date_ms) or date.utcoffset() != _UTC_OFFSET:
+    if date.utcoffset() != _UTC_OFFSET or date.timestamp() != date_ms // 1000:
         body["event_date"] = date.isoformat()
     body["resource_sid"] = facts.resource_sid
     body["resource_type"] = facts.resource_type

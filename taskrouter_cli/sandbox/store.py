@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from taskrouter_cli.guards.private_files import ensure_private_file, tighten
 
@@ -132,8 +132,9 @@ def unpack(body: str | bytes) -> str:
     return (unpacker.decompress(body[1:]) + unpacker.flush()).decode("utf-8")
 
 
-@dataclass(frozen=True)
-class StoredRecord:
+class StoredRecord(NamedTuple):
+    """A record's row (a tuple: built and written with no per-field work)."""
+
     sid: str
     kind: str
     workspace_sid: str | None
@@ -146,20 +147,12 @@ class StoredRecord:
 
     def columns(self) -> tuple[str | None, ...]:
         """Every column but the body, in table order."""
-        return (
-            self.sid,
-            self.kind,
-            self.workspace_sid,
-            self.parent_sid,
-            self.status,
-            self.queue_sid,
-            self.worker_sid,
-            self.date_created,
-        )
+        return cast("tuple[str | None, ...]", self[:-1])
 
 
-@dataclass(frozen=True)
-class StoredEvent:
+class StoredEvent(NamedTuple):
+    """An Event's row (a tuple, as :class:`StoredRecord`)."""
+
     sid: str
     workspace_sid: str
     event_type: str
@@ -174,18 +167,7 @@ class StoredEvent:
 
     def columns(self) -> tuple[str | int | None, ...]:
         """Every column but ``seq`` and the body, in table order."""
-        return (
-            self.sid,
-            self.workspace_sid,
-            self.event_type,
-            self.event_date_ms,
-            self.task_sid,
-            self.worker_sid,
-            self.reservation_sid,
-            self.task_queue_sid,
-            self.workflow_sid,
-            self.task_channel,
-        )
+        return cast("tuple[str | int | None, ...]", self[:-1])
 
 
 @dataclass(frozen=True)
@@ -280,9 +262,9 @@ class SqliteStore:
             for change in (
                 _Statement(_INSERT_JOB, list(jobs_added)),
                 _Statement(_DELETE_JOB, [(seq,) for seq in jobs_done]),
-                _Statement(_UPSERT_RECORD, [(*r.columns(), r.body) for r in upserts], 8),
+                _Statement(_UPSERT_RECORD, list(upserts), 8),  # rows as they are: tuples
                 _Statement(_DELETE_RECORD, [(sid,) for sid in deletes]),
-                _Statement(_INSERT_EVENT, [(*e.columns(), e.body) for e in events], 10),
+                _Statement(_INSERT_EVENT, list(events), 10),
             )
             if change.rows  # an empty executemany still costs a statement step (~5 a write)
         ]
