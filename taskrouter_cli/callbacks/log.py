@@ -149,6 +149,7 @@ every line (``encode`` does), and without its check for cycles (a record is a tr
 
 
 _second_cache: tuple[int, str] = (-1, "")
+_MILLISECONDS = tuple(f".{n:03d}Z" for n in range(1000))
 
 
 def now_text() -> str:
@@ -160,7 +161,7 @@ def now_text() -> str:
     if second != cached_second:
         text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
         _second_cache = (second, text)
-    return f"{text}.{int((now - second) * 1000):03d}Z"
+    return text + _MILLISECONDS[int((now - second) * 1000)]
 
 
 def read_records(path: Path) -> tuple[list[CallbackRecord], int]:
