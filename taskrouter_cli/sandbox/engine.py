@@ -56,14 +56,17 @@ from .records import Reservation, Task, TaskQueue, Worker, Workflow, Workspace
 from .state import Record, RoutingJob
 
 QueueKey = tuple[float, float, float]
+Entry = tuple[float, float, float, str, str]
+"""A waiting task in its queue's sorted list: its :data:`QueueKey`, its SID and the queue's SID
+(one tuple per waiting task, also found by SID in ``Engine._entries``)."""
 
 
 class Engine:
     def __init__(self, core: Core) -> None:
         self.core = core
         self.state = core.state
-        self.waiting: dict[str, list[tuple[QueueKey, str]]] = {}
-        self._entries: dict[str, tuple[str, QueueKey]] = {}
+        self.waiting: dict[str, list[Entry]] = {}
+        self._entries: dict[str, Entry] = {}
         self.direct: dict[str, list[str]] = {}
         self._members: dict[str, set[str]] = {}
         self._timers: list[tuple[float, int, str, str]] = []
@@ -80,13 +83,13 @@ class Engine:
         self._members.clear()
         self._timers.clear()
         self._configs.clear()
-        for record in self.state.records["task"].values():
+        for record in self.state.tasks.scan():  # one pass, none kept
             task = cast(Task, record)
             if task["assignment_status"] in OPEN_TASK:
                 self.schedule(task.get("_ttl_deadline"), "ttl", task["sid"])
                 self.schedule(task.get("_target_deadline"), "target", task["sid"])
                 if task.get("_waiting"):
-                    self._enqueue(task)
+                    self._place(task)  # already marked waiting: nothing to write
             elif task["assignment_status"] in FINISHED_TASK:
                 self.schedule(task.get("_purge_at"), "purge", task["sid"])
         for res in self.state.records["reservation"].values():
@@ -291,16 +294,22 @@ class Engine:
             return (0, -start, -task["_seq"])
         return (-task["priority"], start, task["_seq"])
 
-    def _enqueue(self, task: Task) -> None:
-        self.dequeue(task)
+    def _place(self, task: Task) -> bool:
+        """Put the task in its waiting list (its worker's, or its queue's); False if none."""
         target = task.get("routing_target") or ""
         if target.startswith("WK"):
             self.direct.setdefault(target, []).append(task["sid"])
         elif (queue_sid := task.get("task_queue_sid")) is not None:
-            key = self._key(task, self.state.task_queue(queue_sid))
-            bisect.insort(self.waiting.setdefault(queue_sid, []), (key, task["sid"]))
-            self._entries[task["sid"]] = (queue_sid, key)
+            entry = (*self._key(task, self.state.task_queue(queue_sid)), task["sid"], queue_sid)
+            bisect.insort(self.waiting.setdefault(queue_sid, []), entry)
+            self._entries[task["sid"]] = entry
         else:
+            return False
+        return True
+
+    def _enqueue(self, task: Task) -> None:
+        self.dequeue(task)
+        if not self._place(task):
             return
         if not task.get("_waiting"):
             task["_waiting"] = True
@@ -310,10 +319,9 @@ class Engine:
         task = cast(Task, typed)
         entry = self._entries.pop(task["sid"], None)
         if entry is not None:
-            queue_sid, key = entry
-            items = self.waiting.get(queue_sid, [])
-            index = bisect.bisect_left(items, (key, task["sid"]))
-            if index < len(items) and items[index][1] == task["sid"]:
+            items = self.waiting.get(entry[4], [])
+            index = bisect.bisect_left(items, entry)
+            if index < len(items) and items[index][3] == task["sid"]:
                 del items[index]
         target = task.get("routing_target") or ""
         if target.startswith("WK") and task["sid"] in self.direct.get(target, []):
@@ -523,8 +531,9 @@ class Engine:
         workspace = self.core.workspace(worker["workspace_sid"])
         best: tuple[tuple[float, ...], Task, TaskQueue | None] | None = None
         free = self._free_channels(worker, workspace)
+        tasks = self.state.tasks
         for task_sid in list(self.direct.get(worker["sid"], ())):
-            task = self._task(task_sid)
+            task = cast(Task, tasks.peek(task_sid))
             if self._may_serve(worker, task, None):
                 start = task["virtual_start_time"].timestamp()
                 rank: tuple[float, ...] = (-task["priority"], 0, start, task["_seq"])
@@ -535,16 +544,17 @@ class Engine:
                 continue
             if not free:
                 break
-            for key, task_sid in self.waiting.get(queue["sid"], ()):
-                task = self._task(task_sid)
+            for entry in self.waiting.get(queue["sid"], ()):
+                # read without keeping: a worker may walk past many tasks it cannot serve
+                task = cast(Task, tasks.peek(entry[3]))
                 if task["task_channel_sid"] not in free or not self._may_serve(worker, task, queue):
                     continue
                 order = 0 if queue["task_order"] == workspace["prioritize_queue_order"] else 1
-                rank = (-task["priority"], order, key[1], key[2])
+                rank = (-task["priority"], order, entry[1], entry[2])
                 if best is None or rank < best[0]:
                     best = (rank, task, queue)
                 break
-        return None if best is None else (best[1], best[2])
+        return None if best is None else (self._task(best[1]["sid"]), best[2])
 
     def _free_channels(self, worker: Worker, workspace: Workspace) -> set[str]:
         """Task channels on which the worker could take one more task right now."""
@@ -594,10 +604,10 @@ class Engine:
     def _queue_changed(self, queue: TaskQueue) -> None:
         """target_workers / task_order / max_reserved_workers changed: re-route its workers."""
         self._members.pop(queue["sid"], None)
-        for _, task_sid in list(self.waiting.get(queue["sid"], ())):
-            self._enqueue(self._task(task_sid))
-        for _, task_sid in list(self.waiting.get(queue["sid"], ())):
-            self._offer(self._task(task_sid))
+        for entry in list(self.waiting.get(queue["sid"], ())):
+            self._enqueue(self._task(entry[3]))
+        for entry in list(self.waiting.get(queue["sid"], ())):
+            self._offer(self._task(entry[3]))
         for worker_sid in sorted(self.members(queue)):
             self._route_worker(self._worker(worker_sid))
 

@@ -2,8 +2,11 @@
 
 Every record is a ``dict`` with the resource's public snake_case fields (datetimes as aware
 ``datetime``) plus private bookkeeping keys starting with ``_`` (never returned). The service
-reads from memory only; :meth:`State.commit` writes the records changed by one operation (and the
-events it appended) to SQLite in one transaction before the operation returns.
+reads records through this working set; :meth:`State.commit` writes the records changed by one
+operation (and the events it appended) to SQLite in one transaction before the operation returns.
+Tasks, the only kind that grows into the hundred thousands, are held compactly and read back
+from SQLite when needed (:class:`task_table.TaskTable`, ``state.tasks``); every other kind is
+held whole.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import json
 import sys
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, MutableMapping
 from datetime import datetime
 from typing import Any, NamedTuple, cast
 
@@ -29,6 +32,7 @@ from .records import (
     Workspace,
 )
 from .store import SqliteStore, StoredEvent, StoredRecord
+from .task_table import LazyTask, TaskTable
 
 Record = dict[str, Any]
 AnyRecord = (
@@ -81,7 +85,10 @@ def public(record: Record) -> Record:
 class State:
     def __init__(self, store: SqliteStore) -> None:
         self.store = store
-        self.records: dict[str, dict[str, Record]] = {kind: {} for kind in STORED_KINDS}
+        self.tasks = TaskTable(store.read_record, lambda: store.scan_records("task"))
+        self.records: dict[str, MutableMapping[str, Record]] = {
+            kind: self.tasks if kind == "task" else {} for kind in STORED_KINDS
+        }
         self.by_workspace: dict[tuple[str, str], dict[str, Record]] = {}
         self.reservations_by_task: dict[str, list[str]] = {}
         self.reservations_by_worker: dict[str, list[str]] = {}
@@ -121,7 +128,10 @@ class State:
                     elif len(value) <= _SHARED_MAX_CHARS:
                         value = shared.setdefault(value, value)
                 record[intern(key)] = value
-            self._index(kind, record)
+            if kind == "task":
+                self.tasks.load(record)  # only its summary stays in memory
+            else:
+                self._index(kind, record)
             self.seq = max(self.seq, int(record.get("_seq", 0)))
         for seq, text in self.store.load_jobs():
             action, sid = json.loads(text)
@@ -166,17 +176,19 @@ class State:
     def activity(self, sid: str) -> Activity | None:
         return cast("Activity | None", self.records["activity"].get(sid))
 
-    def workers_in(self, workspace_sid: str) -> dict[str, Worker]:
-        return cast("dict[str, Worker]", self.in_workspace(workspace_sid, "worker"))
+    def workers_in(self, workspace_sid: str) -> Mapping[str, Worker]:
+        return cast("Mapping[str, Worker]", self.in_workspace(workspace_sid, "worker"))
 
-    def queues_in(self, workspace_sid: str) -> dict[str, TaskQueue]:
-        return cast("dict[str, TaskQueue]", self.in_workspace(workspace_sid, "task_queue"))
+    def queues_in(self, workspace_sid: str) -> Mapping[str, TaskQueue]:
+        return cast("Mapping[str, TaskQueue]", self.in_workspace(workspace_sid, "task_queue"))
 
-    def tasks_in(self, workspace_sid: str) -> dict[str, Task]:
-        return cast("dict[str, Task]", self.in_workspace(workspace_sid, "task"))
+    def tasks_in(self, workspace_sid: str) -> Mapping[str, Task]:
+        """The workspace's tasks: iterating yields a task's dict when it is in memory, else a
+        read-only-until-written view of it (``task_table.LazyTask``)."""
+        return cast("Mapping[str, Task]", self.in_workspace(workspace_sid, "task"))
 
-    def activities_in(self, workspace_sid: str) -> dict[str, Activity]:
-        return cast("dict[str, Activity]", self.in_workspace(workspace_sid, "activity"))
+    def activities_in(self, workspace_sid: str) -> Mapping[str, Activity]:
+        return cast("Mapping[str, Activity]", self.in_workspace(workspace_sid, "activity"))
 
     def channels_of(self, worker_sid: str) -> dict[str, WorkerChannel]:
         """The worker's channels by TaskChannel SID."""
@@ -185,7 +197,9 @@ class State:
     def task_reservations(self, task_sid: str) -> list[Reservation]:
         return cast("list[Reservation]", self.reservations_of_task(task_sid))
 
-    def in_workspace(self, workspace_sid: str, kind: str) -> dict[str, Record]:
+    def in_workspace(self, workspace_sid: str, kind: str) -> Mapping[str, Record]:
+        if kind == "task":
+            return self.tasks.in_workspace(workspace_sid)
         return self.by_workspace.get((workspace_sid, kind), {})
 
     def iter_workspace(self, workspace_sid: str, kind: str) -> Iterator[Record]:
@@ -214,6 +228,8 @@ class State:
     def touch(self, kind: str, typed: AnyRecord) -> None:
         """Mark ``record`` as changed: it is written at the next commit (and gets a new ETag)."""
         record = cast(Record, typed)
+        if type(record) is LazyTask:  # written through while iterating: its dict is hot now
+            record = self.tasks[record["sid"]]
         if record["sid"] not in self._dirty:
             record["_rev"] = record.get("_rev", 0) + 1
         self._dirty[record["sid"]] = (kind, record)
@@ -259,7 +275,7 @@ class State:
         sid = record["sid"]
         self.records[kind].pop(sid, None)
         workspace_sid = record.get("workspace_sid")
-        if workspace_sid is not None:
+        if workspace_sid is not None and kind != "task":
             self.by_workspace.get((workspace_sid, kind), {}).pop(sid, None)
         if kind == "reservation":
             for index, key in (
@@ -292,8 +308,12 @@ class State:
         events = self._events
         jobs_added = list(self._jobs_added.items())
         jobs_done = self._jobs_done
+        tasks = [record for kind, record in self._dirty.values() if kind == "task"]
         self.discard_pending()
         self.store.write(upserts, deletes, events, jobs_added, jobs_done)
+        for record in tasks:
+            self.tasks.refresh(record)
+        self.tasks.trim()
 
     def discard_pending(self) -> None:
         self._dirty = {}
@@ -309,7 +329,7 @@ class State:
         workspace_sid = record.get("workspace_sid")
         if kind == "workspace":
             workspace_sid = sid
-        if workspace_sid is not None and kind != "workspace":
+        if workspace_sid is not None and kind not in ("workspace", "task"):
             self.by_workspace.setdefault((workspace_sid, kind), {})[sid] = record
         if kind == "reservation":
             self.reservations_by_task.setdefault(record["task_sid"], []).append(sid)

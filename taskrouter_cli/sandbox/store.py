@@ -247,6 +247,19 @@ class SqliteStore:
         for kind, body in self._conn.execute("SELECT kind, body FROM records ORDER BY rowid"):
             yield str(kind), unpack(body)
 
+    def read_record(self, sid: str) -> str | None:
+        """One record's body by SID (what this connection wrote, committed or not)."""
+        row = self._conn.execute("SELECT body FROM records WHERE sid = ?", (sid,)).fetchone()
+        return None if row is None else unpack(row[0])
+
+    def scan_records(self, kind: str) -> Iterator[tuple[str, str]]:
+        """Every record of ``kind`` as ``(sid, body)`` in insertion order, read as consumed."""
+        rows = self._conn.execute(
+            "SELECT sid, body FROM records WHERE kind = ? ORDER BY rowid", (kind,)
+        )
+        for sid, body in rows:
+            yield str(sid), unpack(body)
+
     def write(
         self,
         upserts: Iterable[StoredRecord],

@@ -1,0 +1,53 @@
+"""A pending task costs the sandbox under 700 bytes of Python memory (issue 13: 100,000 pending
+tasks in < 150 MB). Counted with tracemalloc on tasks created through the service once the
+bounded caches are full (whole records of the tasks used last, parsed attributes; both made
+small here so the test is short), not timed. As dicts, tasks cost ~1,900 bytes each."""
+
+from __future__ import annotations
+
+import gc
+import json
+import tracemalloc
+from pathlib import Path
+
+from taskrouter_cli.sandbox.clock import FakeClock
+from taskrouter_cli.sandbox.service import SandboxService
+from taskrouter_cli.sandbox.store import SqliteStore
+
+CACHED = 100
+COUNTED = 1_000
+BYTES_PER_TASK = 700
+
+
+def test_a_pending_task_costs_under_700_bytes_of_memory(tmp_path: Path) -> None:
+    tracemalloc.start()  # from the start: memory freed later must have been counted
+    service = SandboxService(SqliteStore(tmp_path / "memory.db"), FakeClock())
+    try:
+        service.state.tasks.hot_size = CACHED
+        service.core.attribute_cache_size = CACHED
+        ws = service.create("workspace", {}, {"friendly_name": "memory"})
+        scope = {"workspace_sid": ws["sid"]}
+        queue = service.create("task_queue", scope, {"friendly_name": "q"})
+        routing = {"task_routing": {"default_filter": {"queue": queue["sid"]}}}
+        workflow = service.create(
+            "workflow", scope, {"friendly_name": "wf", "configuration": json.dumps(routing)}
+        )["sid"]
+        service.create("worker", scope, {"friendly_name": "offline"})
+        params = {
+            "workflow_sid": workflow,
+            "attributes": json.dumps({"type": "support", "selected_language": "es"}),
+        }
+
+        def traced_after(count: int) -> int:
+            for _ in range(count):
+                service.create("task", scope, params)
+            gc.collect()
+            return tracemalloc.get_traced_memory()[0]
+
+        before = traced_after(2 * CACHED)  # the bounded caches are full
+        per_task = (traced_after(COUNTED) - before) / COUNTED
+        assert len(service.state.tasks) == 2 * CACHED + COUNTED
+    finally:
+        tracemalloc.stop()
+        service.close()
+    assert per_task < BYTES_PER_TASK, f"{per_task:.0f} bytes per pending task"

@@ -1,0 +1,173 @@
+"""Tasks not in use are not held as dicts (``task_table.py``): they read back from SQLite as
+they were, writes made while iterating are kept, and lists and statistics do not load them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from taskrouter_cli.sandbox.clock import FakeClock
+from taskrouter_cli.sandbox.service import SandboxService
+from taskrouter_cli.sandbox.store import SqliteStore
+
+from .conftest import make_task, reservations, set_activity
+
+TASKS = 30
+
+
+def _cold(service: SandboxService) -> SandboxService:
+    """Keep no whole task in memory between operations (each one reads its tasks back)."""
+    service.state.tasks.hot_size = 0
+    service.state.tasks.trim()
+    return service
+
+
+def _held(service: SandboxService) -> int:
+    return sum(1 for _ in service.state.tasks._hot)
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "sandbox.db"
+
+
+@pytest.fixture
+def cold(db_path: Path, clock: FakeClock) -> Iterator[SandboxService]:
+    svc = _cold(SandboxService(SqliteStore(db_path), clock))
+    yield svc
+    svc.close()
+
+
+def _workspace(service: SandboxService) -> dict[str, Any]:
+    workspace = service.seed_quickstart()
+    assert workspace is not None
+    scope = {"workspace_sid": workspace["sid"]}
+    return {
+        "scope": scope,
+        "workflow": service.list("workflow", scope).records[0]["sid"],
+        "workers": {w["friendly_name"]: w["sid"] for w in service.list("worker", scope).records},
+        "activities": {
+            a["friendly_name"]: a["sid"] for a in service.list("activity", scope).records
+        },
+        "queues": {q["friendly_name"]: q["sid"] for q in service.list("task_queue", scope).records},
+    }
+
+
+def _all_tasks(service: SandboxService, scope: dict[str, Any]) -> list[dict[str, Any]]:
+    return service.list("task", scope, page_size=1000).records
+
+
+def test_tasks_dropped_from_memory_read_back_as_they_were(
+    cold: SandboxService, db_path: Path, clock: FakeClock
+) -> None:
+    qs = _workspace(cold)
+    created = [make_task(cold, qs, language=("es", "en")[i % 2], priority=i) for i in range(TASKS)]
+    assert _held(cold) == 0
+    listed = _all_tasks(cold, qs["scope"])
+    fetched = [cold.fetch("task", qs["scope"], task["sid"]) for task in created]
+    assert [t["sid"] for t in listed] == [t["sid"] for t in created]
+    assert listed == fetched
+    assert [t["priority"] for t in fetched] == list(range(TASKS))
+    assert {t["task_queue_friendly_name"] for t in fetched} == {
+        "Customer Care Requests - Spanish",
+        "Customer Care Requests - English",
+    }
+    cold.close()
+    restarted = SandboxService(SqliteStore(db_path), clock)
+    try:
+        assert _all_tasks(restarted, qs["scope"]) == listed
+    finally:
+        restarted.close()
+
+
+def test_a_whole_lifecycle_runs_with_every_task_read_back(cold: SandboxService) -> None:
+    qs = _workspace(cold)
+    task = make_task(cold, qs)
+    set_activity(cold, qs, "Alice", "Idle")
+    [res] = reservations(cold, qs, task["sid"])
+    assert res["reservation_status"] == "pending"
+    accepted = cold.update(
+        "reservation",
+        {**qs["scope"], "task_sid": task["sid"]},
+        res["sid"],
+        {"reservation_status": "accepted"},
+    )
+    assert accepted["reservation_status"] == "accepted"
+    assert cold.fetch("task", qs["scope"], task["sid"])["assignment_status"] == "assigned"
+    done = cold.update(
+        "task", qs["scope"], task["sid"], {"assignment_status": "completed", "reason": "done"}
+    )
+    assert done["assignment_status"] == "completed"
+    assert _held(cold) == 0
+
+
+def test_a_rename_reaches_every_task_not_in_memory(
+    cold: SandboxService, db_path: Path, clock: FakeClock
+) -> None:
+    qs = _workspace(cold)
+    created = [make_task(cold, qs) for _ in range(TASKS)]
+    etags = {t["sid"]: cold.etag("task", qs["scope"], t["sid"]) for t in created}
+    cold.update(
+        "task_queue",
+        qs["scope"],
+        qs["queues"]["Customer Care Requests - Spanish"],
+        {"friendly_name": "Español"},
+    )
+    after = _all_tasks(cold, qs["scope"])
+    assert {t["task_queue_friendly_name"] for t in after} == {"Español"}
+    assert all(cold.etag("task", qs["scope"], sid) != etag for sid, etag in etags.items())
+    cold.close()
+    restarted = SandboxService(SqliteStore(db_path), clock)
+    try:
+        names = {t["task_queue_friendly_name"] for t in _all_tasks(restarted, qs["scope"])}
+        assert names == {"Español"}
+    finally:
+        restarted.close()
+
+
+def test_lists_and_statistics_count_tasks_without_keeping_them(cold: SandboxService) -> None:
+    qs = _workspace(cold)
+    for i in range(TASKS):
+        make_task(cold, qs, language=("es", "en")[i % 3 == 0], priority=i % 2)
+    scope = qs["scope"]
+    page = cold.list("task", scope, {"assignment_status": "pending"}, page_size=5)
+    assert len(page.records) == 5 and page.next_page_token
+    by_priority = cold.list("task", scope, {"ordering": "Priority:desc"}, page_size=TASKS)
+    assert [t["priority"] for t in by_priority.records] == sorted(
+        [i % 2 for i in range(TASKS)], reverse=True
+    )
+    english = cold.list(
+        "task", scope, {"evaluate_task_attributes": 'selected_language == "en"'}, page_size=50
+    )
+    assert len(english.records) == sum(1 for i in range(TASKS) if i % 3 == 0)
+    stats = cold.statistics("workspace.realtime", scope)
+    assert isinstance(stats, dict)
+    assert stats["total_tasks"] == TASKS
+    assert stats["tasks_by_priority"] == {"0": TASKS // 2, "1": TASKS // 2}
+    queue = cold.statistics(
+        "task_queue.realtime", scope, qs["queues"]["Customer Care Requests - English"]
+    )
+    assert isinstance(queue, dict)
+    assert queue["tasks_by_status"]["pending"] == len(english.records)
+    assert queue["longest_relative_task_sid_in_queue"] == english.records[0]["sid"]
+    assert _held(cold) == 0
+
+
+def test_held_tasks_stay_within_the_bound(db_path: Path, clock: FakeClock) -> None:
+    service = SandboxService(SqliteStore(db_path), clock)
+    try:
+        service.state.tasks.hot_size = 10
+        qs = _workspace(service)
+        attributes = json.dumps({"selected_language": "es"})
+        for _ in range(TASKS):
+            service.create(
+                "task", qs["scope"], {"workflow_sid": qs["workflow"], "attributes": attributes}
+            )
+        assert _held(service) == 10
+        assert len(service.state.tasks) == TASKS
+    finally:
+        service.close()
