@@ -25,9 +25,11 @@ from .records import Task, TaskQueue, Worker, Workflow, Workspace
 from .sids import new_sid
 from .state import Record, State
 
-ATTRIBUTE_CACHE_SIZE = 10_000
+ATTRIBUTE_CACHE_SIZE = 2_048
 """Parsed attributes kept by :meth:`Core.attrs` (least recently used dropped first). Unbounded,
-the cache held ~450 bytes for every task ever routed: 45 MB of a sandbox with 100,000 tasks."""
+the cache held ~450 bytes for every task ever routed: 45 MB of a sandbox with 100,000 tasks.
+An entry is used while its record's ``attributes`` string is the same object, i.e. while the
+record is held whole (``task_table.HOT_SIZE`` tasks), so a larger cache gains nothing."""
 
 
 class Core:
@@ -40,6 +42,7 @@ class Core:
         self.account_sid = account_sid
         self.outbox: list[DeliveryRequest] = []
         self._attributes: OrderedDict[str, tuple[str, dict[str, Any]]] = OrderedDict()
+        self.attribute_cache_size = ATTRIBUTE_CACHE_SIZE
 
     # time ------------------------------------------------------------------------------------
     def now(self) -> datetime:
@@ -68,7 +71,7 @@ class Core:
             parsed = {}
         cache[sid] = (text, parsed)
         cache.move_to_end(sid)
-        if len(cache) > ATTRIBUTE_CACHE_SIZE:
+        if len(cache) > self.attribute_cache_size:
             cache.popitem(last=False)
         return parsed
 
