@@ -248,12 +248,14 @@ class SqliteStore:
             yield str(kind), unpack(body)
 
     def read_record(self, sid: str) -> str | None:
-        """One record's body by SID (what this connection wrote, committed or not)."""
-        row = self._conn.execute("SELECT body FROM records WHERE sid = ?", (sid,)).fetchone()
-        return None if row is None else unpack(row[0])
+        """One record's body by SID, after every write made so far."""
+        rows = self._read("SELECT body FROM records WHERE sid = ?", (sid,))
+        return unpack(rows[0][0]) if rows else None
 
     def scan_records(self, kind: str) -> Iterator[tuple[str, str]]:
-        """Every record of ``kind`` as ``(sid, body)`` in insertion order, read as consumed."""
+        """Every record of ``kind`` as ``(sid, body)`` in insertion order, read as they are
+        consumed, after every write made so far; consume it before writing."""
+        self.drain()
         rows = self._conn.execute(
             "SELECT sid, body FROM records WHERE kind = ? ORDER BY rowid", (kind,)
         )

@@ -3,7 +3,10 @@ they were, writes made while iterating are kept, and lists and statistics do not
 
 from __future__ import annotations
 
+import base64
 import json
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,6 +14,7 @@ from typing import Any
 import pytest
 
 from taskrouter_cli.sandbox.clock import FakeClock
+from taskrouter_cli.sandbox.server import SandboxServer
 from taskrouter_cli.sandbox.service import SandboxService
 from taskrouter_cli.sandbox.store import SqliteStore
 
@@ -169,5 +173,34 @@ def test_held_tasks_stay_within_the_bound(db_path: Path, clock: FakeClock) -> No
             )
         assert _held(service) == 10
         assert len(service.state.tasks) == TASKS
+    finally:
+        service.close()
+
+
+def test_routing_right_after_a_create_over_http_reads_the_task_back(
+    db_path: Path, clock: FakeClock
+) -> None:
+    """On the server's loop a write waits for the group commit while its routing runs: a task
+    no longer in memory must be read back with the writes not yet committed."""
+    service = _cold(SandboxService(SqliteStore(db_path), clock))
+    try:
+        qs = _workspace(service)
+        set_activity(service, qs, "Alice", "Idle")
+        set_activity(service, qs, "Bob", "Idle")
+        auth = base64.b64encode(f"{service.account_sid}:{service.auth_token}".encode()).decode()
+        with SandboxServer(service) as server:
+            url = f"{server.base_url}/v1/Workspaces/{qs['scope']['workspace_sid']}/Tasks"
+            body = urllib.parse.urlencode(
+                {"WorkflowSid": qs["workflow"], "Attributes": '{"selected_language": "en"}'}
+            ).encode()
+            request = urllib.request.Request(
+                url, data=body, headers={"Authorization": f"Basic {auth}"}
+            )
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                sid = json.loads(answer.read())["sid"]
+            assert service.settle()
+            task = service.fetch("task", qs["scope"], sid)
+            assert task["assignment_status"] == "reserved"
+            assert [r["reservation_status"] for r in reservations(service, qs, sid)] == ["pending"]
     finally:
         service.close()
