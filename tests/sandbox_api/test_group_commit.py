@@ -90,7 +90,7 @@ def test_a_failed_group_commit_fails_its_answers_rolls_memory_back_and_the_serve
 
     async def scenario(base: str, authorization: str) -> None:
         async with aiohttp.ClientSession(headers={"Authorization": authorization}) as session:
-            status, first = await create(session, base, 1)
+            status, _ = await create(session, base, 1)
             assert status == 201
             set_disk_full(True)
             status, failed = await create(session, base, 2)
