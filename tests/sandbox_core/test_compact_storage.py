@@ -15,7 +15,6 @@ import pytest
 from taskrouter_cli.sandbox.clock import FakeClock
 from taskrouter_cli.sandbox.events import (
     EventFacts,
-    build_event,
     load_event,
     public_event,
     stored_event,
@@ -41,41 +40,47 @@ TASK_DATA = {
 UTC = timezone.utc
 
 
-def event(now: datetime, data: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    return build_event(
+def facts(now: datetime, data: dict[str, Any], **extra: Any) -> EventFacts:
+    return EventFacts(
+        sid="EV" + "8" * 32,
         account_sid="AC" + "7" * 32,
-        workspace=WORKSPACE,
+        workspace=WORKSPACE,  # type: ignore[arg-type]
         event_type="reservation.created",
         resource_type="reservation",
         resource_sid=TASK_DATA["reservation_sid"],
         description="Reservation created",
-        data=data,
+        data=data,  # type: ignore[arg-type]
         now=now,
         **extra,
     )
 
 
-@pytest.mark.parametrize(
-    "made",
-    [
-        event(datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC), TASK_DATA),
-        event(datetime(2026, 1, 2, 3, 4, 5, 999999, tzinfo=UTC), {"worker_name": "Alice"}),
-        event(datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=2))), TASK_DATA),
-        event(
-            datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
-            {"workspace_sid": "WS" + "9" * 32, "task_channel_unique_name": "voice"},
-            actor_type="worker",
-            actor_sid=TASK_DATA["worker_sid"],
-        ),
-    ],
-    ids=["task fields", "second boundary", "not UTC", "overridden defaults"],
-)
-def test_an_event_reads_back_exactly_as_it_was_made(made: dict[str, Any]) -> None:
-    stored = stored_event(made)
+CASES = [
+    facts(datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC), TASK_DATA),
+    facts(datetime(2026, 1, 2, 3, 4, 5, 999999, tzinfo=UTC), {"worker_name": "Alice"}),
+    facts(datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=2))), TASK_DATA),
+    facts(
+        datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+        {"workspace_sid": "WS" + "9" * 32, "task_channel_unique_name": "voice"},
+        actor_type="worker",
+        actor_sid=TASK_DATA["worker_sid"],
+    ),
+    facts(
+        datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+        {**TASK_DATA, "task_canceled_reason": None, "workspace_name": "Renamed"},
+        actor_sid=WORKSPACE["sid"],
+    ),
+]
+CASE_IDS = ["task fields", "second boundary", "not UTC", "overridden defaults", "renamed"]
+
+
+@pytest.mark.parametrize("made", CASES, ids=CASE_IDS)
+def test_an_event_reads_back_exactly_as_it_was_made(made: EventFacts) -> None:
+    stored = stored_event(public_event(made))
     body = stored.body.decode() if isinstance(stored.body, bytes) else stored.body
     assert stored.sid not in body and TASK_DATA["task_sid"] not in body
-    assert load_event(stored) == made
-    assert list(load_event(stored)["event_data"]) == list(made["event_data"])
+    assert load_event(stored) == public_event(made)
+    assert list(load_event(stored)["event_data"]) == list(public_event(made)["event_data"])
 
 
 def test_bodies_are_deflated_and_bodies_stored_as_text_still_read() -> None:
@@ -105,41 +110,7 @@ def test_a_database_of_an_earlier_version_lists_its_events(tmp_path: Path) -> No
         reopened.close()
 
 
-def facts(now: datetime, data: dict[str, Any], **extra: Any) -> EventFacts:
-    return EventFacts(
-        sid="EV" + "8" * 32,
-        account_sid="AC" + "7" * 32,
-        workspace=WORKSPACE,  # type: ignore[arg-type]
-        event_type="reservation.created",
-        resource_type="reservation",
-        resource_sid=TASK_DATA["reservation_sid"],
-        description="Reservation created",
-        data=data,  # type: ignore[arg-type]
-        now=now,
-        **extra,
-    )
-
-
-@pytest.mark.parametrize(
-    "made",
-    [
-        facts(datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC), TASK_DATA),
-        facts(datetime(2026, 1, 2, 3, 4, 5, 999999, tzinfo=UTC), {"worker_name": "Alice"}),
-        facts(datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=2))), TASK_DATA),
-        facts(
-            datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
-            {**TASK_DATA, "task_canceled_reason": None, "workspace_name": "Renamed"},
-            actor_type="worker",
-            actor_sid=TASK_DATA["worker_sid"],
-        ),
-        facts(
-            datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
-            {"workspace_sid": "WS" + "9" * 32, "task_sid": None},
-            actor_sid=WORKSPACE["sid"],
-        ),
-    ],
-    ids=["task fields", "second boundary", "not UTC", "overrides", "odd workspace"],
-)
+@pytest.mark.parametrize("made", CASES, ids=CASE_IDS)
 def test_an_event_stored_directly_is_the_one_stored_from_its_public_record(
     made: EventFacts,
 ) -> None:
