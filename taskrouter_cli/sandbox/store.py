@@ -187,6 +187,14 @@ class EventQuery:
     sid: str | None = None
 
 
+MEMORY_PAGE_SIZE = 16384
+"""Page size of an in-memory database (a file keeps SQLite's 4 KB: its WAL writes whole pages).
+Every page of an in-memory database is its own allocation on the heap that Python's larger
+objects use too; with 4 KB pages the objects freed between them left holes no page fits, and a
+sandbox with 100,000 pending tasks held ~1 KB a task more than it used (measured: 4,665 vs
+3,439 bytes a task with 16 KB pages; the database itself is 2% smaller, creates cost the same)."""
+
+
 class SqliteStore:
     """``SqliteStore(path)`` or ``SqliteStore(":memory:")``."""
 
@@ -201,6 +209,8 @@ class SqliteStore:
         self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         if self.path != ":memory:":
             self._conn.execute("PRAGMA journal_mode=WAL")
+        else:
+            self._conn.execute(f"PRAGMA page_size={MEMORY_PAGE_SIZE}")
         self._conn.execute("PRAGMA synchronous=NORMAL")
         # 16 MB of page cache (SQLite's default is 2 MB). Measured with 100,000 pending tasks in
         # a SQLite file: creates cost the same with 16 MB as with 64 MB (~480-800 us each as the

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from taskrouter_cli.sandbox.clock import FakeClock
 from taskrouter_cli.sandbox.service import SandboxService
-from taskrouter_cli.sandbox.store import SqliteStore
+from taskrouter_cli.sandbox.store import MEMORY_PAGE_SIZE, SqliteStore
 
 CACHED = 100
 COUNTED = 1_000
@@ -51,3 +51,14 @@ def test_a_pending_task_costs_under_700_bytes_of_memory(tmp_path: Path) -> None:
         tracemalloc.stop()
         service.close()
     assert per_task < BYTES_PER_TASK, f"{per_task:.0f} bytes per pending task"
+
+
+def test_an_in_memory_database_uses_large_pages() -> None:
+    """Each page of an in-memory database is a heap allocation: 4 KB pages between the objects
+    Python frees left holes no page fits (~1 KB a pending task); larger pages leave none."""
+    store = SqliteStore(":memory:")
+    try:
+        assert store._read("PRAGMA page_size") == [(MEMORY_PAGE_SIZE,)]
+        assert MEMORY_PAGE_SIZE >= 16384
+    finally:
+        store.close()
