@@ -6,7 +6,8 @@ bodies on the server's one thread. The output is the JSON that ``json.dumps(valu
 separators=(",", ":"), ensure_ascii=False)`` gives (datetimes as ``isoformat()``), as UTF-8
 bytes. What orjson refuses -- an integer beyond 64 bits, or a string with a lone surrogate (a
 request's odd bytes decoded with ``surrogateescape``) -- goes to the standard library instead,
-which escapes every non-ASCII character (``\udcc3``): the same JSON value, always valid UTF-8.
+which escapes every non-ASCII character (as ``\\u`` escapes): the same JSON value, always valid
+UTF-8.
 """
 
 from __future__ import annotations
