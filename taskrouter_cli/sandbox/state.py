@@ -32,7 +32,7 @@ from .records import (
     Workspace,
 )
 from .store import SqliteStore, StoredEvent, StoredRecord
-from .task_table import LazyTask, TaskTable
+from .task_table import LazyTask, TaskTable, decode_task
 
 Record = dict[str, Any]
 AnyRecord = (
@@ -117,6 +117,11 @@ class State:
         dates: dict[str, datetime] = {}
         intern = sys.intern
         for kind, body in self.store.load_records():
+            if kind == "task":  # only its summary stays in memory (it shares what it can)
+                task = decode_task(body)
+                self.tasks.load(task)
+                self.seq = max(self.seq, int(task.get("_seq", 0)))
+                continue
             record: Record = {}
             for key, value in json.loads(body).items():
                 if type(value) is str:
@@ -128,10 +133,7 @@ class State:
                     elif len(value) <= _SHARED_MAX_CHARS:
                         value = shared.setdefault(value, value)
                 record[intern(key)] = value
-            if kind == "task":
-                self.tasks.load(record)  # only its summary stays in memory
-            else:
-                self._index(kind, record)
+            self._index(kind, record)
             self.seq = max(self.seq, int(record.get("_seq", 0)))
         for seq, text in self.store.load_jobs():
             action, sid = json.loads(text)

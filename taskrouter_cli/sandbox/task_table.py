@@ -92,6 +92,8 @@ class TaskTable(MutableMapping[str, Record]):
         self._hot: OrderedDict[str, Record] = OrderedDict()
         self._dates: dict[datetime, datetime] = {}
         self._groups: dict[Summary, Summary] = {}
+        self._last: tuple[str, Record] | None = None
+        """The task a :class:`LazyTask` read last (one, so iterating holds one body at most)."""
 
     # the mapping -----------------------------------------------------------------------------
     def __getitem__(self, sid: str) -> Record:
@@ -121,11 +123,13 @@ class TaskTable(MutableMapping[str, Record]):
         return len(self._summaries)
 
     def __setitem__(self, sid: str, record: Record) -> None:
+        self._last = None
         self._summaries[sid] = self._summary(record)
         self._hot[sid] = record
         self._hot.move_to_end(sid)
 
     def __delitem__(self, sid: str) -> None:
+        self._last = None
         del self._summaries[sid]
         self._hot.pop(sid, None)
 
@@ -138,6 +142,7 @@ class TaskTable(MutableMapping[str, Record]):
         self._hot.clear()
         self._dates.clear()
         self._groups.clear()
+        self._last = None
 
     # beyond the mapping ----------------------------------------------------------------------
     def peek(self, sid: str) -> Record:
@@ -157,6 +162,7 @@ class TaskTable(MutableMapping[str, Record]):
 
     def refresh(self, record: Record) -> None:
         """The task was written: its summary follows (called by the commit)."""
+        self._last = None
         if record["sid"] in self._summaries:
             self._summaries[record["sid"]] = self._summary(record)
 
@@ -185,15 +191,25 @@ class TaskTable(MutableMapping[str, Record]):
             record[name] = value
         return record
 
-    def adopt(self, sid: str, record: Record | None) -> Record:
-        """Make ``sid`` hot (with ``record``, a decoded copy nobody else holds, if given)."""
+    def read_shared(self, sid: str) -> Record:
+        """The stored task decoded, kept until another one is read this way (for reading)."""
+        last = self._last
+        if last is not None and last[0] == sid:
+            return last[1]
+        record = self.read(sid)
+        self._last = (sid, record)
+        return record
+
+    def adopt(self, sid: str) -> Record:
+        """Make ``sid`` hot (to be written), with the copy :meth:`read_shared` holds if any."""
         hot = self._hot.get(sid)
         if hot is not None:
             return hot
-        if record is None:
+        last, self._last = self._last, None
+        if last is None or last[0] != sid:
             return self[sid]
-        self._hot[sid] = record
-        return record
+        self._hot[sid] = last[1]
+        return last[1]
 
     def scan(self) -> Iterator[Record]:
         """Every task whole, in creation order, decoded one at a time from one pass over the
@@ -281,24 +297,22 @@ class _WorkspaceValues(ValuesView[Record]):
 
 
 class LazyTask(MutableMapping[str, Any]):
-    """A task seen while iterating: summary fields from its summary, the others from its
-    body read on first need (kept by this object only); writes go to the table's hot dict."""
+    """A task seen while iterating: summary fields from its summary, the others from its body
+    (read when needed; the table keeps the last body read, so a list of LazyTasks holds no
+    bodies); writes go to the table's hot dict."""
 
-    __slots__ = ("_summary", "_table", "_whole", "sid")
+    __slots__ = ("_summary", "_table", "sid")
 
     def __init__(self, table: TaskTable, sid: str, summary: Summary) -> None:
         self._table = table
         self.sid = sid
         self._summary = summary
-        self._whole: Record | None = None
 
     def _record(self) -> Record:
         hot = self._table._hot.get(self.sid)
         if hot is not None:
             return hot
-        if self._whole is None:
-            self._whole = self._table.read(self.sid)
-        return self._whole
+        return self._table.read_shared(self.sid)
 
     def __getitem__(self, key: str) -> Any:
         hot = self._table._hot.get(self.sid)
@@ -326,15 +340,10 @@ class LazyTask(MutableMapping[str, Any]):
         return len(self._record())
 
     def __setitem__(self, key: str, value: Any) -> None:
-        self._hot()[key] = value
+        self._table.adopt(self.sid)[key] = value
 
     def __delitem__(self, key: str) -> None:
-        del self._hot()[key]
-
-    def _hot(self) -> Record:
-        whole = self._whole
-        self._whole = None
-        return self._table.adopt(self.sid, whole)
+        del self._table.adopt(self.sid)[key]
 
     def __eq__(self, other: object) -> bool:
         return self is other

@@ -62,3 +62,31 @@ def test_an_in_memory_database_uses_large_pages() -> None:
         assert MEMORY_PAGE_SIZE >= 16384
     finally:
         store.close()
+
+
+def test_a_list_filtered_on_attributes_holds_one_task_body_at_a_time(tmp_path: Path) -> None:
+    """Filtering on a field outside the tasks' summaries reads every body from SQLite; the
+    bodies are not all held while the list is built (1,000 of them are ~1.2 MB)."""
+    service = SandboxService(SqliteStore(tmp_path / "list.db"), FakeClock())
+    try:
+        service.state.tasks.hot_size = 0
+        ws = service.create("workspace", {}, {"friendly_name": "list"})
+        scope = {"workspace_sid": ws["sid"]}
+        queue = service.create("task_queue", scope, {"friendly_name": "q"})
+        routing = {"task_routing": {"default_filter": {"queue": queue["sid"]}}}
+        service.create(
+            "workflow", scope, {"friendly_name": "wf", "configuration": json.dumps(routing)}
+        )
+        for index in range(COUNTED):
+            service.create("task", scope, {"attributes": json.dumps({"n": index % 10})})
+        gc.collect()
+        tracemalloc.start()
+        try:
+            page = service.list("task", scope, {"evaluate_task_attributes": "n == 3"}, 50)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert len(page.records) == 50
+    finally:
+        service.close()
+    assert peak < 400 * COUNTED, f"{peak:,} bytes at the peak of listing {COUNTED:,} tasks"
