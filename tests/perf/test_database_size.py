@@ -10,6 +10,7 @@ from pathlib import Path
 from taskrouter_cli.sandbox.clock import FakeClock
 from taskrouter_cli.sandbox.service import SandboxService
 from taskrouter_cli.sandbox.store import SqliteStore
+from tests.helpers.sandbox_setup import one_queue_workspace
 
 TASKS = 2_000
 BYTES_PER_TASK = 3_000
@@ -28,13 +29,7 @@ def test_a_pending_task_costs_under_3000_bytes_of_database(tmp_path: Path) -> No
     path = tmp_path / "size.db"
     service = SandboxService(SqliteStore(path), FakeClock())
     try:
-        ws = service.create("workspace", {}, {"friendly_name": "size"})
-        scope = {"workspace_sid": ws["sid"]}
-        queue = service.create("task_queue", scope, {"friendly_name": "q"})
-        routing = {"task_routing": {"default_filter": {"queue": queue["sid"]}}}
-        workflow = service.create(
-            "workflow", scope, {"friendly_name": "wf", "configuration": json.dumps(routing)}
-        )["sid"]
+        scope, _, workflow = one_queue_workspace(service, "size")
         attributes = json.dumps({"type": "support", "selected_language": "es", "customer": 1})
         before = database_bytes(path)
         for _ in range(TASKS):

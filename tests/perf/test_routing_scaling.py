@@ -9,7 +9,6 @@ task) shows the counters do see work that grows with the pending tasks.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ import pytest
 from taskrouter_cli.sandbox.clock import FakeClock
 from taskrouter_cli.sandbox.service import SandboxService
 from taskrouter_cli.sandbox.store import SqliteStore
+from tests.helpers.sandbox_setup import one_queue_workspace
 
 WORKERS = 12
 
@@ -73,13 +73,7 @@ def bench_factory() -> Iterator[Callable[[int], Bench]]:
     def build(pending: int) -> Bench:
         service = SandboxService(SqliteStore(":memory:"), FakeClock())
         services.append(service)
-        ws = service.create("workspace", {}, {"friendly_name": "s", "multi_task_enabled": False})
-        scope = {"workspace_sid": ws["sid"]}
-        queue = service.create("task_queue", scope, {"friendly_name": "q"})
-        routing = {"task_routing": {"default_filter": {"queue": queue["sid"]}}}
-        workflow = service.create(
-            "workflow", scope, {"friendly_name": "wf", "configuration": json.dumps(routing)}
-        )["sid"]
+        scope, _, workflow = one_queue_workspace(service, "s", multi_task_enabled=False)
         activities = service.list("activity", scope).records
         available = next(a["sid"] for a in activities if a["available"])
         workers = [

@@ -13,6 +13,7 @@ from pathlib import Path
 from taskrouter_cli.sandbox.clock import FakeClock
 from taskrouter_cli.sandbox.service import SandboxService
 from taskrouter_cli.sandbox.store import MEMORY_PAGE_SIZE, SqliteStore
+from tests.helpers.sandbox_setup import one_queue_workspace
 
 CACHED = 100
 COUNTED = 1_000
@@ -25,13 +26,7 @@ def test_a_pending_task_costs_under_700_bytes_of_memory(tmp_path: Path) -> None:
     try:
         service.state.tasks.hot_size = CACHED
         service.core.attribute_cache_size = CACHED
-        ws = service.create("workspace", {}, {"friendly_name": "memory"})
-        scope = {"workspace_sid": ws["sid"]}
-        queue = service.create("task_queue", scope, {"friendly_name": "q"})
-        routing = {"task_routing": {"default_filter": {"queue": queue["sid"]}}}
-        workflow = service.create(
-            "workflow", scope, {"friendly_name": "wf", "configuration": json.dumps(routing)}
-        )["sid"]
+        scope, _, workflow = one_queue_workspace(service, "memory")
         service.create("worker", scope, {"friendly_name": "offline"})
         params = {
             "workflow_sid": workflow,
@@ -70,13 +65,7 @@ def test_a_list_filtered_on_attributes_holds_one_task_body_at_a_time(tmp_path: P
     service = SandboxService(SqliteStore(tmp_path / "list.db"), FakeClock())
     try:
         service.state.tasks.hot_size = 0
-        ws = service.create("workspace", {}, {"friendly_name": "list"})
-        scope = {"workspace_sid": ws["sid"]}
-        queue = service.create("task_queue", scope, {"friendly_name": "q"})
-        routing = {"task_routing": {"default_filter": {"queue": queue["sid"]}}}
-        service.create(
-            "workflow", scope, {"friendly_name": "wf", "configuration": json.dumps(routing)}
-        )
+        scope = one_queue_workspace(service, "list").scope
         for index in range(COUNTED):
             service.create("task", scope, {"attributes": json.dumps({"n": index % 10})})
         gc.collect()

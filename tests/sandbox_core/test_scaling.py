@@ -7,7 +7,6 @@ test is ``tests/perf/test_routing_scaling.py``.
 
 from __future__ import annotations
 
-import json
 import time
 
 import pytest
@@ -15,6 +14,7 @@ import pytest
 from taskrouter_cli.sandbox.clock import FakeClock
 from taskrouter_cli.sandbox.service import SandboxService
 from taskrouter_cli.sandbox.store import SqliteStore
+from tests.helpers.sandbox_setup import one_queue_workspace
 
 BATCHES = 5
 
@@ -23,15 +23,7 @@ def _routing_cost(pending: int) -> float:
     """Seconds per routing operation (task create + worker becoming available) at ``pending``."""
     service = SandboxService(SqliteStore(":memory:"), FakeClock())
     try:
-        ws = service.create(
-            "workspace", {}, {"friendly_name": "scale", "multi_task_enabled": False}
-        )
-        scope = {"workspace_sid": ws["sid"]}
-        queue = service.create("task_queue", scope, {"friendly_name": "q"})
-        routing = {"task_routing": {"default_filter": {"queue": queue["sid"]}}}
-        workflow = service.create(
-            "workflow", scope, {"friendly_name": "wf", "configuration": json.dumps(routing)}
-        )["sid"]
+        scope, _, workflow = one_queue_workspace(service, "scale", multi_task_enabled=False)
         available = next(
             a["sid"] for a in service.list("activity", scope).records if a["available"]
         )

@@ -40,25 +40,12 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def cold(db_path: Path, clock: FakeClock) -> Iterator[SandboxService]:
+def service(db_path: Path, clock: FakeClock) -> Iterator[SandboxService]:
+    """conftest's ``service`` on a SQLite file, holding no whole task between operations (its
+    ``quickstart`` fixture seeds this one)."""
     svc = _cold(SandboxService(SqliteStore(db_path), clock))
     yield svc
     svc.close()
-
-
-def _workspace(service: SandboxService) -> dict[str, Any]:
-    workspace = service.seed_quickstart()
-    assert workspace is not None
-    scope = {"workspace_sid": workspace["sid"]}
-    return {
-        "scope": scope,
-        "workflow": service.list("workflow", scope).records[0]["sid"],
-        "workers": {w["friendly_name"]: w["sid"] for w in service.list("worker", scope).records},
-        "activities": {
-            a["friendly_name"]: a["sid"] for a in service.list("activity", scope).records
-        },
-        "queues": {q["friendly_name"]: q["sid"] for q in service.list("task_queue", scope).records},
-    }
 
 
 def _all_tasks(service: SandboxService, scope: dict[str, Any]) -> list[dict[str, Any]]:
@@ -66,13 +53,15 @@ def _all_tasks(service: SandboxService, scope: dict[str, Any]) -> list[dict[str,
 
 
 def test_tasks_dropped_from_memory_read_back_as_they_were(
-    cold: SandboxService, db_path: Path, clock: FakeClock
+    service: SandboxService, quickstart: dict[str, Any], db_path: Path, clock: FakeClock
 ) -> None:
-    qs = _workspace(cold)
-    created = [make_task(cold, qs, language=("es", "en")[i % 2], priority=i) for i in range(TASKS)]
-    assert _held(cold) == 0
-    listed = _all_tasks(cold, qs["scope"])
-    fetched = [cold.fetch("task", qs["scope"], task["sid"]) for task in created]
+    qs = quickstart
+    created = [
+        make_task(service, qs, language=("es", "en")[i % 2], priority=i) for i in range(TASKS)
+    ]
+    assert _held(service) == 0
+    listed = _all_tasks(service, qs["scope"])
+    fetched = [service.fetch("task", qs["scope"], task["sid"]) for task in created]
     assert [t["sid"] for t in listed] == [t["sid"] for t in created]
     assert listed == fetched
     assert [t["priority"] for t in fetched] == list(range(TASKS))
@@ -80,7 +69,7 @@ def test_tasks_dropped_from_memory_read_back_as_they_were(
         "Customer Care Requests - Spanish",
         "Customer Care Requests - English",
     }
-    cold.close()
+    service.close()
     restarted = SandboxService(SqliteStore(db_path), clock)
     try:
         assert _all_tasks(restarted, qs["scope"]) == listed
@@ -88,43 +77,45 @@ def test_tasks_dropped_from_memory_read_back_as_they_were(
         restarted.close()
 
 
-def test_a_whole_lifecycle_runs_with_every_task_read_back(cold: SandboxService) -> None:
-    qs = _workspace(cold)
-    task = make_task(cold, qs)
-    set_activity(cold, qs, "Alice", "Idle")
-    [res] = reservations(cold, qs, task["sid"])
+def test_a_whole_lifecycle_runs_with_every_task_read_back(
+    service: SandboxService, quickstart: dict[str, Any]
+) -> None:
+    qs = quickstart
+    task = make_task(service, qs)
+    set_activity(service, qs, "Alice", "Idle")
+    [res] = reservations(service, qs, task["sid"])
     assert res["reservation_status"] == "pending"
-    accepted = cold.update(
+    accepted = service.update(
         "reservation",
         {**qs["scope"], "task_sid": task["sid"]},
         res["sid"],
         {"reservation_status": "accepted"},
     )
     assert accepted["reservation_status"] == "accepted"
-    assert cold.fetch("task", qs["scope"], task["sid"])["assignment_status"] == "assigned"
-    done = cold.update(
+    assert service.fetch("task", qs["scope"], task["sid"])["assignment_status"] == "assigned"
+    done = service.update(
         "task", qs["scope"], task["sid"], {"assignment_status": "completed", "reason": "done"}
     )
     assert done["assignment_status"] == "completed"
-    assert _held(cold) == 0
+    assert _held(service) == 0
 
 
 def test_a_rename_reaches_every_task_not_in_memory(
-    cold: SandboxService, db_path: Path, clock: FakeClock
+    service: SandboxService, quickstart: dict[str, Any], db_path: Path, clock: FakeClock
 ) -> None:
-    qs = _workspace(cold)
-    created = [make_task(cold, qs) for _ in range(TASKS)]
-    etags = {t["sid"]: cold.etag("task", qs["scope"], t["sid"]) for t in created}
-    cold.update(
+    qs = quickstart
+    created = [make_task(service, qs) for _ in range(TASKS)]
+    etags = {t["sid"]: service.etag("task", qs["scope"], t["sid"]) for t in created}
+    service.update(
         "task_queue",
         qs["scope"],
         qs["queues"]["Customer Care Requests - Spanish"],
         {"friendly_name": "Español"},
     )
-    after = _all_tasks(cold, qs["scope"])
+    after = _all_tasks(service, qs["scope"])
     assert {t["task_queue_friendly_name"] for t in after} == {"Español"}
-    assert all(cold.etag("task", qs["scope"], sid) != etag for sid, etag in etags.items())
-    cold.close()
+    assert all(service.etag("task", qs["scope"], sid) != etag for sid, etag in etags.items())
+    service.close()
     restarted = SandboxService(SqliteStore(db_path), clock)
     try:
         names = {t["task_queue_friendly_name"] for t in _all_tasks(restarted, qs["scope"])}
@@ -133,74 +124,64 @@ def test_a_rename_reaches_every_task_not_in_memory(
         restarted.close()
 
 
-def test_lists_and_statistics_count_tasks_without_keeping_them(cold: SandboxService) -> None:
-    qs = _workspace(cold)
+def test_lists_and_statistics_count_tasks_without_keeping_them(
+    service: SandboxService, quickstart: dict[str, Any]
+) -> None:
+    qs = quickstart
     for i in range(TASKS):
-        make_task(cold, qs, language=("es", "en")[i % 3 == 0], priority=i % 2)
+        make_task(service, qs, language=("es", "en")[i % 3 == 0], priority=i % 2)
     scope = qs["scope"]
-    page = cold.list("task", scope, {"assignment_status": "pending"}, page_size=5)
+    page = service.list("task", scope, {"assignment_status": "pending"}, page_size=5)
     assert len(page.records) == 5 and page.next_page_token
-    by_priority = cold.list("task", scope, {"ordering": "Priority:desc"}, page_size=TASKS)
+    by_priority = service.list("task", scope, {"ordering": "Priority:desc"}, page_size=TASKS)
     assert [t["priority"] for t in by_priority.records] == sorted(
         [i % 2 for i in range(TASKS)], reverse=True
     )
-    english = cold.list(
+    english = service.list(
         "task", scope, {"evaluate_task_attributes": 'selected_language == "en"'}, page_size=50
     )
     assert len(english.records) == sum(1 for i in range(TASKS) if i % 3 == 0)
-    stats = cold.statistics("workspace.realtime", scope)
+    stats = service.statistics("workspace.realtime", scope)
     assert isinstance(stats, dict)
     assert stats["total_tasks"] == TASKS
     assert stats["tasks_by_priority"] == {"0": TASKS // 2, "1": TASKS // 2}
-    queue = cold.statistics(
+    queue = service.statistics(
         "task_queue.realtime", scope, qs["queues"]["Customer Care Requests - English"]
     )
     assert isinstance(queue, dict)
     assert queue["tasks_by_status"]["pending"] == len(english.records)
     assert queue["longest_relative_task_sid_in_queue"] == english.records[0]["sid"]
-    assert _held(cold) == 0
+    assert _held(service) == 0
 
 
-def test_held_tasks_stay_within_the_bound(db_path: Path, clock: FakeClock) -> None:
-    service = SandboxService(SqliteStore(db_path), clock)
-    try:
-        service.state.tasks.hot_size = 10
-        qs = _workspace(service)
-        attributes = json.dumps({"selected_language": "es"})
-        for _ in range(TASKS):
-            service.create(
-                "task", qs["scope"], {"workflow_sid": qs["workflow"], "attributes": attributes}
-            )
-        assert _held(service) == 10
-        assert len(service.state.tasks) == TASKS
-    finally:
-        service.close()
+def test_held_tasks_stay_within_the_bound(
+    service: SandboxService, quickstart: dict[str, Any]
+) -> None:
+    service.state.tasks.hot_size = 10
+    for _ in range(TASKS):
+        make_task(service, quickstart)
+    assert _held(service) == 10
+    assert len(service.state.tasks) == TASKS
 
 
 def test_routing_right_after_a_create_over_http_reads_the_task_back(
-    db_path: Path, clock: FakeClock
+    service: SandboxService, quickstart: dict[str, Any]
 ) -> None:
     """On the server's loop a write waits for the group commit while its routing runs: a task
     no longer in memory must be read back with the writes not yet committed."""
-    service = _cold(SandboxService(SqliteStore(db_path), clock))
-    try:
-        qs = _workspace(service)
-        set_activity(service, qs, "Alice", "Idle")
-        set_activity(service, qs, "Bob", "Idle")
-        auth = base64.b64encode(f"{service.account_sid}:{service.auth_token}".encode()).decode()
-        with SandboxServer(service) as server:
-            url = f"{server.base_url}/v1/Workspaces/{qs['scope']['workspace_sid']}/Tasks"
-            body = urllib.parse.urlencode(
-                {"WorkflowSid": qs["workflow"], "Attributes": '{"selected_language": "en"}'}
-            ).encode()
-            request = urllib.request.Request(
-                url, data=body, headers={"Authorization": f"Basic {auth}"}
-            )
-            with urllib.request.urlopen(request, timeout=10) as answer:
-                sid = json.loads(answer.read())["sid"]
-            assert service.settle()
-            task = service.fetch("task", qs["scope"], sid)
-            assert task["assignment_status"] == "reserved"
-            assert [r["reservation_status"] for r in reservations(service, qs, sid)] == ["pending"]
-    finally:
-        service.close()
+    qs = quickstart
+    set_activity(service, qs, "Alice", "Idle")
+    set_activity(service, qs, "Bob", "Idle")
+    auth = base64.b64encode(f"{service.account_sid}:{service.auth_token}".encode()).decode()
+    with SandboxServer(service) as server:
+        url = f"{server.base_url}/v1/Workspaces/{qs['scope']['workspace_sid']}/Tasks"
+        body = urllib.parse.urlencode(
+            {"WorkflowSid": qs["workflow"], "Attributes": '{"selected_language": "en"}'}
+        ).encode()
+        request = urllib.request.Request(url, data=body, headers={"Authorization": f"Basic {auth}"})
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            sid = json.loads(answer.read())["sid"]
+        assert service.settle()
+        task = service.fetch("task", qs["scope"], sid)
+        assert task["assignment_status"] == "reserved"
+        assert [r["reservation_status"] for r in reservations(service, qs, sid)] == ["pending"]
