@@ -527,7 +527,8 @@ def bench_memory(report: Report, workdir: Path, tasks: int) -> None:
         report.note(
             f"--quick: figures at 100,000 tasks are extrapolated linearly from {tasks:,} tasks "
             "and an empty sandbox, not measured; RSS is overestimated, since the SQLite page "
-            "cache (16 MB) and the parsed-attributes cache (10,000 records) stop growing."
+            "cache (16 MB), and the whole records and parsed attributes of the 2,048 tasks used "
+            "last, stop growing."
         )
 
 
