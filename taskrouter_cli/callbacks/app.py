@@ -40,6 +40,7 @@ import logging
 import threading
 import time
 from _codecs import escape_decode
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -234,8 +235,10 @@ class CallbackHandler:
 
         self._response = web.Response
         self._multidict = MultiDict
-        self._seen: dict[str, float] = {}
-        """Signature -> when first seen, oldest first (dicts keep insertion order)."""
+        self._seen: OrderedDict[str, float] = OrderedDict()
+        """Signature -> when first seen, oldest first. An OrderedDict, not a dict: a dict used
+        as a queue finds its oldest key by skipping the slots of every key deleted before it
+        (~10 µs a callback once 20,000 are remembered); an OrderedDict has it at once."""
         self._seen_lock = threading.Lock()
         self.answered = 0
 
@@ -537,10 +540,10 @@ class CallbackHandler:
         seen = self._seen
         with self._seen_lock:
             while seen:
-                oldest = next(iter(seen))
-                if now - seen[oldest] <= window and len(seen) < self.config.replay_memory:
+                _, seen_at = next(iter(seen.items()))
+                if now - seen_at <= window and len(seen) < self.config.replay_memory:
                     break
-                del seen[oldest]
+                seen.popitem(last=False)
             if signature in seen:
                 if self.config.reject_replays:
                     raise _Problem(
