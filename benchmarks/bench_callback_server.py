@@ -312,9 +312,14 @@ def main(argv: list[str] | None = None) -> Report:
         "php -S closes the connection after each answer: wrk counts those as socket errors."
     )
     if not use_wrk:
+        why = (
+            "wrk is not installed (apt-get install wrk)"
+            if shutil.which("wrk") is None
+            else ("--load python was asked for")
+        )
         report.note(
-            "wrk is not installed (apt-get install wrk): the load came from a Python client "
-            "sharing the CPU, so these figures understate every server."
+            f"{why}: the load came from a Python client sharing the CPU, so these figures "
+            "understate every server."
         )
     pids: dict[str, int] = {}
     with tempfile.TemporaryDirectory() as home, ExitStack() as stack:
