@@ -133,9 +133,7 @@ def running(argv: list[str], health_url: str, env: dict[str, str]) -> Iterator[i
 # -- load generators ---------------------------------------------------------------------------
 
 WRK_SCRIPT = """
--- Every request is built once, when the thread starts: sending one then allocates nothing,
--- so the load generator's own CPU per request stays small (no Lua garbage collection walks
--- the pool).
+-- Every request is built once, when the thread starts: sending one then allocates nothing.
 local requests = {}
 init = function(args)
   for line in io.lines("%(data)s") do
