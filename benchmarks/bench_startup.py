@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import ProcessRun, Report, median, run_process
+from benchmarks.common import ProcessRun, Report, compile_package, median, run_process
 
 
 def trcli_argv() -> list[str]:
@@ -42,6 +42,7 @@ def main(argv: list[str] | None = None) -> Report:
         "trcli task create --help": [*trcli_argv(), "task", "create", "--help"],
     }
     report = Report("startup")
+    compile_package()
     timings: dict[str, tuple[float, float]] = {}
     for _ in range(2):  # warm the file cache
         for command in commands.values():
