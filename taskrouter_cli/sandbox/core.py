@@ -17,7 +17,7 @@ from .events import (
     callback_params,
     events_filter_allows,
     public_event,
-    stored_event_of,
+    stored_event,
 )
 from .kinds import KINDS
 from .options import SandboxOptions
@@ -140,7 +140,7 @@ class Core:
             actor_type=actor_type,
             actor_sid=actor_sid,
         )
-        self.state.append_event(stored_event_of(facts))
+        self.state.append_event(stored_event(facts))
         url = workspace.get("event_callback_url")
         deliver = bool(url) and events_filter_allows(workspace.get("events_filter"), event_type)
         if self.options.on_event is None and not deliver:

@@ -14,7 +14,6 @@ from typing import Any, NamedTuple
 
 from .json_codec import to_json
 from .records import Event, EventData, Task, Worker, Workspace
-from .sids import new_sid
 from .state import Record
 from .store import StoredEvent
 
@@ -61,46 +60,6 @@ def worker_fields(worker: Worker) -> EventData:
     }
 
 
-def build_event(
-    *,
-    account_sid: str,
-    workspace: Workspace,
-    event_type: str,
-    resource_type: str,
-    resource_sid: str,
-    description: str,
-    data: EventData,
-    now: datetime,
-    actor_type: str = "workspace",
-    actor_sid: str | None = None,
-    sid: str | None = None,
-) -> Event:
-    """A public Event record (``actor_url``/``resource_url`` are left for the HTTP layer)."""
-    event_data: EventData = {
-        "workspace_sid": workspace["sid"],
-        "workspace_name": workspace["friendly_name"],
-    }
-    event_data.update({key: value for key, value in data.items() if value is not None})
-    return {
-        "account_sid": account_sid,
-        "actor_sid": actor_sid or workspace["sid"],
-        "actor_type": actor_type,
-        "actor_url": None,
-        "description": description,
-        "event_data": event_data,
-        "event_date": now.replace(microsecond=0),
-        "event_date_ms": int(now.timestamp() * 1000),
-        "event_type": event_type,
-        "resource_sid": resource_sid,
-        "resource_type": resource_type,
-        "resource_url": None,
-        "sid": sid or new_sid("EV"),
-        "source": "twilio",
-        "source_ip_address": "127.0.0.1",
-        "workspace_sid": workspace["sid"],
-    }
-
-
 _COLUMN_SIDS = ("task_sid", "worker_sid", "reservation_sid", "task_queue_sid", "workflow_sid")
 """``event_data`` entries that the store keeps in columns of their own."""
 _DEFAULTS: dict[str, Any] = {
@@ -110,60 +69,16 @@ _DEFAULTS: dict[str, Any] = {
     "source": "twilio",
     "source_ip_address": "127.0.0.1",
 }
-_IN_COLUMNS = ("sid", "workspace_sid", "event_type", "event_date_ms")
 _SAME_AS_COLUMN = None
 """Stored in place of an ``event_data`` value equal to its column (``event_data`` never holds
-None -- :func:`build_event` leaves such entries out -- so None is free to mean this)."""
-
-
-def stored_event(event: Event) -> StoredEvent:
-    """The event as the store keeps it: its columns, and a compact body without what they hold.
-
-    Four Events are stored for every task created, and each used to repeat the columns (SIDs,
-    type, time) and the same constants in its body: ~1.1 KB each, 5.5 KB of a 7.6 KB task. The
-    body keeps only what cannot be derived; :func:`load_event` puts the rest back.
-    """
-    data = event["event_data"]
-    columns = {name: data.get(name) for name in _COLUMN_SIDS}
-    channel = data.get("task_channel_unique_name")
-    compact_data = {
-        key: _SAME_AS_COLUMN
-        if key in columns
-        or key == "task_channel_unique_name"
-        or (key == "workspace_sid" and value == event["workspace_sid"])
-        else value
-        for key, value in data.items()
-    }
-    body: dict[str, Any] = {}
-    for key, value in event.items():
-        if key in _IN_COLUMNS or (key in _DEFAULTS and value == _DEFAULTS[key]):
-            continue
-        if key == "event_date":
-            date = event["event_date"]
-            if date == _second_of(event["event_date_ms"]) and date.utcoffset() == _UTC_OFFSET:
-                continue
-            value = date.isoformat()
-        elif key == "actor_sid" and value == event["workspace_sid"]:
-            continue
-        elif key == "event_data":
-            value = compact_data
-        body[key] = value
-    return StoredEvent(
-        sid=event["sid"],
-        workspace_sid=event["workspace_sid"],
-        event_type=event["event_type"],
-        event_date_ms=event["event_date_ms"],
-        task_channel=channel,
-        body=to_json(body),
-        **columns,
-    )
+None -- :func:`public_event` leaves such entries out -- so None is free to mean this)."""
 
 
 _COLUMN_SID_SET = frozenset(_COLUMN_SIDS)
 
 
 class EventFacts(NamedTuple):
-    """What an Event is made of (the arguments of :func:`build_event`, with its SID)."""
+    """What an Event is made of: :func:`public_event` and :func:`stored_event` build from it."""
 
     sid: str
     account_sid: str
@@ -179,26 +94,41 @@ class EventFacts(NamedTuple):
 
 
 def public_event(facts: EventFacts) -> Event:
-    """The public Event of ``facts``."""
-    return build_event(
-        account_sid=facts.account_sid,
-        workspace=facts.workspace,
-        event_type=facts.event_type,
-        resource_type=facts.resource_type,
-        resource_sid=facts.resource_sid,
-        description=facts.description,
-        data=facts.data,
-        now=facts.now,
-        actor_type=facts.actor_type,
-        actor_sid=facts.actor_sid,
-        sid=facts.sid,
-    )
+    """The public Event record (``actor_url``/``resource_url`` are left for the HTTP layer)."""
+    workspace, now = facts.workspace, facts.now
+    event_data: EventData = {
+        "workspace_sid": workspace["sid"],
+        "workspace_name": workspace["friendly_name"],
+    }
+    event_data.update({key: value for key, value in facts.data.items() if value is not None})
+    return {
+        "account_sid": facts.account_sid,
+        "actor_sid": facts.actor_sid or workspace["sid"],
+        "actor_type": facts.actor_type,
+        "actor_url": None,
+        "description": facts.description,
+        "event_data": event_data,
+        "event_date": now.replace(microsecond=0),
+        "event_date_ms": int(now.timestamp() * 1000),
+        "event_type": facts.event_type,
+        "resource_sid": facts.resource_sid,
+        "resource_type": facts.resource_type,
+        "resource_url": None,
+        "sid": facts.sid,
+        "source": "twilio",
+        "source_ip_address": "127.0.0.1",
+        "workspace_sid": workspace["sid"],
+    }
 
 
-def stored_event_of(facts: EventFacts) -> StoredEvent:
-    """``stored_event(public_event(facts))`` without building the public Event first: what a
-    sandbox does for every Event, while the public one is needed only for a callback or the
-    foreground log (the two are pinned equal by tests/sandbox_core/test_compact_storage.py)."""
+def stored_event(facts: EventFacts) -> StoredEvent:
+    """The event as the store keeps it: its columns, and a compact body without what they hold
+    (built from the facts: the public record is needed only for a callback or the log).
+
+    Four Events are stored for every task created, and each used to repeat the columns (SIDs,
+    type, time) and the same constants in its body: ~1.1 KB each, 5.5 KB of a 7.6 KB task. The
+    body keeps only what cannot be derived; :func:`load_event` puts :func:`public_event` back.
+    """
     workspace, data, now = facts.workspace, facts.data, facts.now
     actor_sid, actor_type = facts.actor_sid, facts.actor_type
     workspace_sid = workspace["sid"]
