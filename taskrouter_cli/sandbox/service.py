@@ -268,9 +268,10 @@ class SandboxService:
         """The writer thread could not commit the group ``writing``: memory goes back to the
         last commit (once for the failed group and those queued behind it)."""
         with self._lock:
-            if not self.store.was_rolled_back(writing):
-                self._roll_back_to_last_commit()
-                self.store.was_rolled_back(writing)
+            if self.store.was_rolled_back(writing):
+                return
+            self._roll_back_to_last_commit()
+            self.store.was_rolled_back(writing)  # the rollback counted this group too: forget it
 
     def _roll_back_to_last_commit(self) -> None:
         self.store.rollback_group()

@@ -418,11 +418,6 @@ class SqliteStore:
         elif self._writer is None:
             self._writer = BatchWriter(self._write_in_background, "sandbox-store-writer")
 
-    @property
-    def uncommitted(self) -> bool:
-        """True while some write is not committed yet (collected, or being written)."""
-        return bool(self._batch) or any(not done.done() for done in self._in_flight)
-
     def commit_group(self) -> Future[None] | None:
         """Hand the group's writes to the writer thread; the future resolves once they are
         committed (None when there was nothing to write, or it was written here: no writer)."""
@@ -484,7 +479,7 @@ class SqliteStore:
     def _write_batch(self, batch: Sequence[_Statement], background: bool = False) -> None:
         """One transaction for ``batch``. A failure rolls all of it back; on the writer thread
         (``background``) the batches queued behind it fail too, until :meth:`rollback_group`."""
-        ready = [(change.sql, change.packed_rows()) for change in batch]  # zlib frees the GIL
+        ready = _coalesced(batch)  # zlib frees the GIL while it deflates the bodies
         conn = self._conn
         with self._lock:
             if self._failed is not None:
@@ -506,6 +501,19 @@ class SqliteStore:
         writer, self._writer = self._writer, None
         if writer is not None:
             writer.stop()
+
+
+def _coalesced(batch: Sequence[_Statement]) -> list[tuple[str, list[tuple[Any, ...]]]]:
+    """The batch's statements with their bodies deflated, each run of the same statement made
+    one ``executemany`` (a loop turn's operations and deliveries each brought their own)."""
+    ready: list[tuple[str, list[tuple[Any, ...]]]] = []
+    for change in batch:
+        rows = change.packed_rows()
+        if ready and ready[-1][0] == change.sql:
+            ready[-1][1].extend(rows)
+        else:
+            ready.append((change.sql, list(rows)))
+    return ready
 
 
 class _Statement(NamedTuple):
