@@ -454,7 +454,6 @@ class Engine:
             worker = cast("Worker | None", workers.get(worker_sid))
             if (
                 worker is None
-                or not worker["available"]
                 or worker_sid in busy
                 or not self.can_take(worker, task, ignore, multi)
             ):
