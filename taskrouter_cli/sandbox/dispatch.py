@@ -1,6 +1,7 @@
 """Outgoing callbacks: assignment callbacks (signed, 5 s, fallback URL, then cancel) and event
-callbacks (15 s), sent from one background thread running an asyncio loop with one aiohttp
-``ClientSession`` (connections are reused). When the sandbox's HTTP server runs, it lends its own
+callbacks (15 s), sent from one background thread running an asyncio loop, to ``http://`` URLs
+with the sandbox's own kept-alive HTTP/1.1 client (:mod:`.callback_http`), to others (https)
+with one aiohttp ``ClientSession``. When the sandbox's HTTP server runs, it lends its own
 event loop instead (:meth:`CallbackDispatcher.attach_loop`): no second busy Python thread then
 competes for the interpreter lock.
 
@@ -25,6 +26,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote_plus
 
+from .callback_http import (
+    MAX_BODY_BYTES,
+    CallbackHttpClient,
+    CallbackHttpError,
+    Reply,
+    plain_http_target,
+)
 from .clock import Clock
 from .replies import ParsedReply, parse_reply
 from .signature import compute_signature
@@ -116,6 +124,7 @@ class CallbackDispatcher:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._session: aiohttp.ClientSession | None = None
+        self._http = CallbackHttpClient()
         self._start_lock = threading.Lock()
         self._closed = False
         self._tasks: set[asyncio.Future[None]] = set()
@@ -201,6 +210,7 @@ class CallbackDispatcher:
         for task in running:
             task.cancel()
         await asyncio.gather(*running, return_exceptions=True)
+        self._http.close()
         session, self._session = self._session, None
         if session is not None:
             await session.close()
@@ -214,6 +224,7 @@ class CallbackDispatcher:
             return
 
         async def shutdown() -> None:
+            self._http.close()
             if self._session is not None:
                 await self._session.close()
             loop.stop()
@@ -290,38 +301,64 @@ class CallbackDispatcher:
         self._record(request, url, attempt, result, signature, outcome, code)
 
     async def _send(self, request: DeliveryRequest, url: str) -> tuple[_Attempt, str]:
+        signature = compute_signature(self._auth_token(), url, request.params)
+        # the body aiohttp would build from the pairs, without its per-field checks
+        body = form_encode(request.params)
+        headers = [
+            ("X-Twilio-Signature", signature),
+            ("User-Agent", "TwilioProxy/1.1"),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ]
+        started = time.perf_counter()
+        status: int | None = None
+        content_type = text = ""
+        error: str | None = None
+        try:
+            target = plain_http_target(url)
+            if target is not None:
+                reply = await self._http.post(target, body, headers, request.timeout)
+            else:
+                reply = await self._post_with_aiohttp(url, body, headers, request.timeout)
+            status, content_type, text = reply
+        except asyncio.TimeoutError:
+            error = f"no answer within {request.timeout:g} s"
+        except CallbackHttpError as exc:
+            error = str(exc)
+        except (OSError, ValueError) as exc:
+            error = f"{type(exc).__name__}: {exc}"
+        latency = (time.perf_counter() - started) * 1000
+        return _Attempt(status, content_type, text, error, latency), signature
+
+    async def _post_with_aiohttp(
+        self, url: str, body: bytes, headers: list[tuple[str, str]], timeout: float
+    ) -> Reply:
+        """An ``https://`` (or otherwise not plain-HTTP) URL: aiohttp, with the same limits."""
         import aiohttp
 
-        signature = compute_signature(self._auth_token(), url, request.params)
         if self._session is None:
             # TaskRouter's callbacks carry no cookies: without a jar, no cookie work per request
             self._session = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar())
-        started = time.perf_counter()
         try:
             async with self._session.post(
                 url,
-                # the body aiohttp would build from the pairs, without its per-field checks
-                data=form_encode(request.params),
-                headers={
-                    "X-Twilio-Signature": signature,
-                    "User-Agent": "TwilioProxy/1.1",
-                    "Content-Type": "application/x-www-form-urlencoded",
-                },
-                timeout=_timeout(request.timeout),
+                data=body,
+                headers=headers,
+                timeout=_timeout(timeout),
                 allow_redirects=False,
             ) as response:
-                body = await response.text(errors="replace")
-                content_type = response.headers.get("Content-Type", "")
-                status = response.status
-            error = None
-        except asyncio.TimeoutError:
-            status, content_type, body = None, "", ""
-            error = f"no answer within {request.timeout:g} s"
-        except (aiohttp.ClientError, OSError, ValueError) as exc:
-            status, content_type, body = None, "", ""
-            error = f"{type(exc).__name__}: {exc}"
-        latency = (time.perf_counter() - started) * 1000
-        return _Attempt(status, content_type, body, error, latency), signature
+                data = bytearray()
+                async for chunk in response.content.iter_any():  # a cut body raises here
+                    data += chunk
+                    if len(data) > MAX_BODY_BYTES:
+                        raise CallbackHttpError(f"reply body larger than {MAX_BODY_BYTES} bytes")
+                charset = response.charset or "utf-8"
+                try:
+                    text = data.decode(charset, "replace")
+                except LookupError:
+                    text = data.decode("utf-8", "replace")
+                return Reply(response.status, response.headers.get("Content-Type", ""), text)
+        except aiohttp.ClientError as exc:
+            raise CallbackHttpError(f"{type(exc).__name__}: {exc}") from None
 
     def _record(
         self,

@@ -180,6 +180,20 @@ def test_a_failing_primary_falls_back(rig: Rig, fault: str) -> None:
     assert rig.target.count("accept") == 1
 
 
+def test_a_callback_url_with_credentials_is_delivered_too() -> None:
+    """A URL with user:password (Twilio accepts them for HTTP authentication) is not sent by the
+    sandbox's own plain-HTTP client: aiohttp sends it, with the same outcome."""
+    with running_rig(callback_timeout=ANSWER_TIMEOUT) as rig:
+        url = rig.url("accept").replace("http://", "http://learner:secret@")
+        rig.ws.workflows(rig.workflow_sid).update(assignment_callback_url=url)
+        task_sid = rig.offer_task()
+        rig.flush()
+        assert rig.ws.tasks(task_sid).fetch().assignment_status == "assigned"
+        [delivery] = rig.service.deliveries()
+        assert (delivery["attempt"], delivery["status"]) == ("primary", 200)
+        assert rig.target.count("accept") == 1
+
+
 def test_the_api_answers_while_a_callback_hangs() -> None:
     hang = 10.0
     with running_rig(callback_timeout=hang) as rig:
