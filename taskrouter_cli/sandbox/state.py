@@ -250,7 +250,7 @@ class State:
         self._job_seq += 1
         self.jobs[self._job_seq] = job
         self._queued.add(job)
-        self._jobs_added[self._job_seq] = json.dumps(job)
+        self._jobs_added[self._job_seq] = to_json((job.action, job.sid)).decode()
 
     def drop_job(self, job: RoutingJob) -> None:
         """Remove a queued ``job`` without running it (durably at the next commit)."""
