@@ -72,8 +72,10 @@ _SNAKE_1 = re.compile(r"(.)([A-Z][a-z]+)")
 _SNAKE_2 = re.compile(r"([a-z0-9])([A-Z])")
 
 
+@lru_cache(maxsize=1024)
 def snake_case(name: str) -> str:
-    """``FriendlyName`` → ``friendly_name``; ``If-Match`` → ``if_match``."""
+    """``FriendlyName`` → ``friendly_name``; ``If-Match`` → ``if_match`` (cached: every
+    parameter of every request asks)."""
     name = name.replace("-", "")
     return _SNAKE_2.sub(r"\1_\2", _SNAKE_1.sub(r"\1_\2", name)).lower()
 
