@@ -5,13 +5,15 @@ A callback is one POST of a form to a plain ``http://`` URL (the learner's serve
 local end) and one short reply; aiohttp's client spent ~100 µs of the event loop on each, a
 third of a delivery's cost. This client writes the request in one call and parses the reply
 incrementally (status line, headers, then a ``Content-Length``, chunked or read-to-close body).
-What it does not do (``https://``, proxies) is left to aiohttp by the dispatcher.
+What it does not do (``https://``, credentials in the URL) is left to aiohttp by the
+dispatcher.
 
-Limits, so a misbehaving target cannot make the sandbox grow: a reply's head is at most 64 KiB
-and its body at most 1 MiB (Twilio documents no limit; a larger reply is a failed delivery here,
-the side a live sandbox user would rather learn of). Redirects are not followed (TaskRouter
-treats a 3xx like any other non-2xx answer). A kept-alive connection the target closed while it
-was idle is retried once on a new connection, only if no byte of a reply came back.
+Limits, so that a misbehaving target cannot make the sandbox grow: at most 100 connections to
+one target (more deliveries wait for one, within their own timeout); a reply's head at most
+64 KiB and its body at most 1 MiB (Twilio documents no limit; a larger reply is a failed
+delivery here). Redirects are not followed (TaskRouter treats a 3xx like any other non-2xx
+answer). A kept-alive connection that the target closed while it was idle is retried once on a
+new connection, and only if no byte of a reply came back.
 """
 
 from __future__ import annotations
@@ -20,13 +22,16 @@ import asyncio
 import codecs
 import functools
 import zlib
-from collections import defaultdict
+from collections import deque
+from collections.abc import Callable
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
 MAX_HEAD_BYTES = 64 * 1024
 MAX_BODY_BYTES = 1024 * 1024
-MAX_IDLE_PER_TARGET = 64
+MAX_CONNECTIONS_PER_TARGET = 100
+"""Open connections to one host and port at most (aiohttp's default limit); more deliveries
+at once wait for one of them, in turn, within their own timeout."""
 
 
 class CallbackHttpError(Exception):
@@ -236,11 +241,17 @@ def _charset(content_type: str) -> str:
 class _Connection(asyncio.Protocol):
     """One connection to a target: one request at a time, kept open between them."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_closed: Callable[[], None]) -> None:
         self.transport: asyncio.Transport | None = None
         self.closed = False
+        self._on_closed = on_closed
         self._parser: _ReplyParser | None = None
         self._waiter: asyncio.Future[Reply] | None = None
+
+    def _mark_closed(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self._on_closed()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -274,7 +285,7 @@ class _Connection(asyncio.Protocol):
         return False  # close the transport; connection_lost finishes the reply
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = True
+        self._mark_closed()
         parser, waiter = self._parser, self._waiter
         self._parser = self._waiter = None
         if parser is None or waiter is None or waiter.done():
@@ -290,7 +301,7 @@ class _Connection(asyncio.Protocol):
         waiter.set_exception(_Disconnected(parser.received_any, f"connection closed{reason}"))
 
     def abort(self) -> None:
-        self.closed = True
+        self._mark_closed()
         if self.transport is not None:
             self.transport.abort()
 
@@ -301,11 +312,31 @@ class _Disconnected(CallbackHttpError):
         self.replied = replied
 
 
+class _Pool:
+    """The connections to one target: the idle ones, how many are open, who waits for one."""
+
+    def __init__(self) -> None:
+        self.idle: list[_Connection] = []
+        self.open = 0
+        self.waiters: deque[asyncio.Future[None]] = deque()
+
+    def closed(self) -> None:
+        self.open -= 1
+        self.wake()
+
+    def wake(self) -> None:
+        while self.waiters:
+            waiter = self.waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+
 class CallbackHttpClient:
     """POSTs forms to plain-HTTP URLs, reusing connections; one per event loop."""
 
     def __init__(self) -> None:
-        self._idle: defaultdict[tuple[str, int], list[_Connection]] = defaultdict(list)
+        self._pools: dict[tuple[str, int], _Pool] = {}
 
     async def post(
         self, target: Target, body: bytes, headers: list[tuple[str, str]], timeout: float
@@ -318,52 +349,89 @@ class CallbackHttpClient:
         lines.append(f"Content-Length: {len(body)}\r\n\r\n")
         request = "\r\n".join(lines).encode("latin-1") + body
         deadline = loop.time() + timeout
-        key = (target.host, target.port)
-        connection = self._take_idle(key)
-        if connection is not None:
+        pool = self._pools.get((target.host, target.port))
+        if pool is None:
+            pool = self._pools[(target.host, target.port)] = _Pool()
+        connection, reused = await self._acquire(loop, pool, target, deadline)
+        if reused:
             try:
-                return await self._exchange(loop, key, connection, request, deadline)
+                return await self._exchange(loop, pool, connection, request, deadline)
             except _Disconnected as exc:
                 if exc.replied:
                     raise  # the target saw the request and broke off: not sent twice
-        connection = await self._connect(loop, target, deadline)
-        return await self._exchange(loop, key, connection, request, deadline)
+            connection, _ = await self._acquire(loop, pool, target, deadline, fresh=True)
+        return await self._exchange(loop, pool, connection, request, deadline)
 
     def close(self) -> None:
-        """Close every idle connection."""
-        for connections in self._idle.values():
-            for connection in connections:
+        """Close every idle connection (those in use close when their exchange ends)."""
+        for pool in self._pools.values():
+            idle, pool.idle = pool.idle, []
+            for connection in idle:
                 connection.abort()
-        self._idle.clear()
 
-    def _take_idle(self, key: tuple[str, int]) -> _Connection | None:
-        idle = self._idle.get(key)
-        while idle:
-            connection = idle.pop()
-            if not connection.closed and not _closing(connection):
-                return connection
-        return None
+    async def _acquire(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        pool: _Pool,
+        target: Target,
+        deadline: float,
+        fresh: bool = False,
+    ) -> tuple[_Connection, bool]:
+        """An idle connection (True) or a new one (False), waiting while the target has
+        :data:`MAX_CONNECTIONS_PER_TARGET` open; ``fresh``: a new one only."""
+        while True:
+            while pool.idle and not fresh:
+                connection = pool.idle.pop()
+                if not connection.closed and not _closing(connection):
+                    return connection, True
+            if pool.open < MAX_CONNECTIONS_PER_TARGET:
+                return await self._connect(loop, pool, target, deadline), False
+            waiter: asyncio.Future[None] = loop.create_future()
+            pool.waiters.append(waiter)
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise asyncio.TimeoutError
+            try:
+                await asyncio.wait_for(waiter, remaining)
+            except BaseException:
+                if waiter.done() and not waiter.cancelled():
+                    pool.wake()  # woken as the time ran out: pass the turn on
+                raise
 
     async def _connect(
-        self, loop: asyncio.AbstractEventLoop, target: Target, deadline: float
+        self, loop: asyncio.AbstractEventLoop, pool: _Pool, target: Target, deadline: float
     ) -> _Connection:
-        remaining = deadline - loop.time()
-        if remaining <= 0:
-            raise asyncio.TimeoutError
+        """A new connection, counted in ``pool.open`` until it closes."""
+        pool.open += 1
+        made: list[_Connection] = []
+
+        def protocol() -> _Connection:
+            made.append(_Connection(pool.closed))  # it gives its place back once, when it closes
+            return made[-1]
+
         try:
-            _, connection = await asyncio.wait_for(
-                loop.create_connection(_Connection, target.host, target.port), remaining
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise asyncio.TimeoutError
+            await asyncio.wait_for(
+                loop.create_connection(protocol, target.host, target.port), remaining
             )
-        except OSError as exc:
-            raise CallbackHttpError(
-                f"cannot connect to {target.host_header}: {exc.strerror or exc}"
-            ) from None
-        return connection
+        except BaseException as exc:
+            if made:
+                made[-1].abort()
+            else:
+                pool.closed()
+            if isinstance(exc, OSError):
+                raise CallbackHttpError(
+                    f"cannot connect to {target.host_header}: {exc.strerror or exc}"
+                ) from None
+            raise
+        return made[-1]
 
     async def _exchange(
         self,
         loop: asyncio.AbstractEventLoop,
-        key: tuple[str, int],
+        pool: _Pool,
         connection: _Connection,
         request: bytes,
         deadline: float,
@@ -379,11 +447,8 @@ class CallbackHttpClient:
         finally:
             timer.cancel()
         if not connection.closed:
-            idle = self._idle[key]
-            if len(idle) < MAX_IDLE_PER_TARGET:
-                idle.append(connection)
-            else:
-                connection.abort()
+            pool.idle.append(connection)
+            pool.wake()
         return reply
 
 

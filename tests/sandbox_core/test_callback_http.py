@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from taskrouter_cli.sandbox import callback_http
 from taskrouter_cli.sandbox.callback_http import (
     MAX_BODY_BYTES,
     CallbackHttpClient,
@@ -180,10 +181,11 @@ def test_a_reply_body_over_the_limit_fails_the_delivery_and_drops_the_connection
         for answer in (huge, declared):
             async with serving(await constant(answer)) as server:
                 client = CallbackHttpClient()
-                with pytest.raises(CallbackHttpError, match="larger than 1048576 bytes"):
-                    await post(server, client)
-                assert not client._idle.get((server.target.host, server.target.port))
+                for _ in range(2):
+                    with pytest.raises(CallbackHttpError, match="larger than 1048576 bytes"):
+                        await post(server, client)
                 client.close()
+            assert server.connections == 2  # the first connection was dropped, not reused
 
     run(scenario())
 
@@ -206,6 +208,60 @@ def test_no_answer_within_the_timeout_raises_and_the_connection_is_not_reused() 
             client.close()
         assert reply.status == 200
         assert server.connections == 2
+
+    run(scenario())
+
+
+def test_deliveries_beyond_the_connection_limit_wait_for_a_free_connection(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(callback_http, "MAX_CONNECTIONS_PER_TARGET", 2)
+    release = asyncio.Event()
+
+    async def held(_number: int, _request: bytes) -> bytes:
+        await release.wait()
+        return ok()
+
+    async def scenario() -> None:
+        async with serving(held) as server:
+            client = CallbackHttpClient()
+            posts = [asyncio.ensure_future(post(server, client)) for _ in range(5)]
+            for _ in range(100):
+                await asyncio.sleep(0.01)
+                if len(server.requests) == 2:
+                    break
+            await asyncio.sleep(0.05)
+            assert (server.connections, len(server.requests)) == (2, 2)
+            release.set()
+            replies = await asyncio.gather(*posts)
+            client.close()
+        assert [reply.status for reply in replies] == [200] * 5
+        assert server.connections == 2
+
+    run(scenario())
+
+
+def test_a_delivery_waiting_for_a_connection_times_out_on_its_own_clock(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(callback_http, "MAX_CONNECTIONS_PER_TARGET", 1)
+    release = asyncio.Event()
+
+    async def held(_number: int, _request: bytes) -> bytes:
+        await release.wait()
+        return ok()
+
+    async def scenario() -> None:
+        async with serving(held) as server:
+            client = CallbackHttpClient()
+            first = asyncio.ensure_future(post(server, client, timeout=5))
+            await asyncio.sleep(0.05)
+            with pytest.raises(asyncio.TimeoutError):
+                await post(server, client, timeout=0.1)
+            release.set()
+            assert (await first).status == 200
+            assert (await post(server, client)).status == 200  # the turn was not lost
+            client.close()
 
     run(scenario())
 
@@ -280,7 +336,11 @@ def test_a_malformed_reply_is_a_clear_error(answer: bytes, message: str) -> None
     run(scenario())
 
 
-def test_a_refused_connection_says_where_it_could_not_connect() -> None:
+def test_a_refused_connection_says_where_and_gives_its_place_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(callback_http, "MAX_CONNECTIONS_PER_TARGET", 1)
+
     async def scenario() -> None:
         server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
         port = server.sockets[0].getsockname()[1]
@@ -288,8 +348,10 @@ def test_a_refused_connection_says_where_it_could_not_connect() -> None:
         await server.wait_closed()
         target = plain_http_target(f"http://127.0.0.1:{port}/")
         assert target is not None
-        with pytest.raises(CallbackHttpError, match=f"cannot connect to 127.0.0.1:{port}"):
-            await CallbackHttpClient().post(target, b"", HEADERS, 5)
+        client = CallbackHttpClient()
+        for _ in range(3):  # a place kept by a failed connect would make the next one wait
+            with pytest.raises(CallbackHttpError, match=f"cannot connect to 127.0.0.1:{port}"):
+                await client.post(target, b"", HEADERS, 2)
 
     run(scenario())
 
