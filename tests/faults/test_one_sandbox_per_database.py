@@ -6,18 +6,16 @@ Each test runs a real ``trcli sandbox`` process on a database file in the test's
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import requests
 
+from tests.helpers import sandbox_process
 from tests.helpers.cli import invoke
-from tests.sandbox_api.test_durability import REPO, wait_for_port
 
 Start = Callable[..., tuple[subprocess.Popen[bytes], str]]
 
@@ -30,22 +28,13 @@ def start_sandbox(tmp_path: Path) -> Iterator[Start]:
         database: Path, *extra: str, env: dict[str, str] | None = None
     ) -> tuple[subprocess.Popen[bytes], str]:
         port_file = tmp_path / f"port-{len(started)}"
-        process = subprocess.Popen(
-            [sys.executable, "-m", "taskrouter_cli", "sandbox", "--db", str(database)]
-            + ["--port", "0", "--port-file", str(port_file), *extra],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
-            cwd=REPO,
-        )
+        process = sandbox_process.start_sandbox(port_file, "--db", str(database), *extra, env=env)
         started.append(process)
-        return process, wait_for_port(process, port_file)
+        return process, sandbox_process.wait_for_port(process, port_file)
 
     yield start
     for process in started:
-        if process.poll() is None:
-            process.terminate()
-        process.communicate(timeout=20)
+        sandbox_process.stop(process)
 
 
 def test_a_second_sandbox_on_the_same_database_exits_naming_the_first(

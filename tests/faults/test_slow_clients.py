@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import resource
 import socket
 import subprocess
@@ -25,8 +24,8 @@ import pytest
 import requests
 
 from taskrouter_cli.guards.connections import HEADER_TIMEOUT, ConnectionGuard
+from tests.helpers.sandbox_process import env_lines, spawn_trcli, wait_for_port
 from tests.helpers.stopwatch import Stopwatch
-from tests.sandbox_api.test_durability import REPO, env_lines, wait_for_port
 from tests.serve.conftest import TOKEN, Running, assignment_params, sign, start_server
 
 IDLE_CONNECTIONS = 1100
@@ -202,13 +201,7 @@ ENOUGH_FILES = pytest.mark.skipif(
 
 
 def spawn_limited(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        with_file_limit(*args),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
-        cwd=REPO,
-    )
+    return spawn_trcli(*args, env=env, argv=with_file_limit())
 
 
 def each_answered_within_a_second(send: Callable[[int], requests.Response]) -> None:

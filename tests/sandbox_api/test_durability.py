@@ -3,70 +3,20 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 import requests
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-def start_sandbox(db: Path, port_file: Path) -> subprocess.Popen[bytes]:
-    port_file.unlink(missing_ok=True)
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "taskrouter_cli",
-            "sandbox",
-            "--db",
-            str(db),
-            "--port",
-            "0",
-            "--port-file",
-            str(port_file),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
-        cwd=REPO,
-    )
-
-
-def wait_for_port(process: subprocess.Popen[bytes], port_file: Path) -> str:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(process.stderr.read().decode() if process.stderr else "exited")
-        if port_file.exists() and port_file.read_text().strip():
-            return f"http://127.0.0.1:{port_file.read_text().strip()}"
-        time.sleep(0.02)
-    raise AssertionError("the sandbox did not report its port")
-
-
-def env_lines(process: subprocess.Popen[bytes]) -> dict[str, str]:
-    assert process.stdout is not None
-    values: dict[str, str] = {}
-    while len(values) < 3:
-        line = process.stdout.readline().decode()
-        assert line, "the sandbox printed no environment lines"
-        if line.startswith("export "):
-            name, _, value = line.removeprefix("export ").strip().partition("=")
-            values[name] = value
-    return values
+from tests.helpers.sandbox_process import env_lines, start_sandbox, wait_for_port
 
 
 @pytest.mark.slow
 def test_sigkill_loses_nothing_acknowledged(tmp_path: Path) -> None:
     db = tmp_path / "sandbox.db"
     port_file = tmp_path / "port"
-    process = start_sandbox(db, port_file)
+    process = start_sandbox(port_file, "--db", str(db))
     try:
         base = wait_for_port(process, port_file)
         env = env_lines(process)
@@ -94,7 +44,7 @@ def test_sigkill_loses_nothing_acknowledged(tmp_path: Path) -> None:
             process.kill()
             process.wait(10)
 
-    restarted = start_sandbox(db, port_file)
+    restarted = start_sandbox(port_file, "--db", str(db))
     try:
         base = wait_for_port(restarted, port_file)
         env2 = env_lines(restarted)

@@ -3,38 +3,27 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.helpers.cli import invoke
-from tests.sandbox_api.test_durability import REPO, env_lines, wait_for_port
+from tests.helpers.sandbox_process import env_lines, start_sandbox, stop, wait_for_port
 
 
 @pytest.fixture
 def running_sandbox(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
     extra: list[str] = getattr(request, "param", [])
     port_file = tmp_path / "port"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "taskrouter_cli", "sandbox", "--in-memory", "--port", "0"]
-        + ["--port-file", str(port_file), *extra],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        cwd=REPO,
-    )
+    process = start_sandbox(port_file, "--in-memory", *extra)
     try:
         base_url = wait_for_port(process, port_file)
         env = env_lines(process)
         env["TRCLI_API_URL"] = base_url
         yield env
     finally:
-        process.terminate()
-        process.wait(timeout=20)
+        stop(process)
 
 
 def reserve_alice(env: dict[str, str]) -> str:

@@ -3,38 +3,23 @@ terminal (``-v``: also when stderr is not one); ``-q`` silences them, and so doe
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.helpers.cli import invoke
+from tests.helpers.sandbox_process import env_lines, start_sandbox
 
 
 def run_sandbox(tmp_path: Path, *extra: str) -> tuple[str, str]:
     """Start a sandbox, route one Spanish task to Alice through trcli, stop it; its stderr."""
     port_file = tmp_path / "port"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "taskrouter_cli", "sandbox", "--in-memory", "--port", "0"]
-        + ["--port-file", str(port_file), *extra],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "TRCLI_HOME": str(tmp_path)},
+    process = start_sandbox(
+        port_file, "--in-memory", *extra, env={"TRCLI_HOME": str(tmp_path)}, text=True
     )
     try:
-        assert process.stdout is not None
-        exports = {}
-        while len(exports) < 3:
-            line = process.stdout.readline()
-            assert line, "the sandbox stopped before printing its credentials"
-            if line.startswith("export "):
-                key, _, value = line[len("export ") :].strip().partition("=")
-                exports[key] = value.strip("'\"")
-        env = {**exports, "TRCLI_HOME": str(tmp_path)}
+        env = {**env_lines(process), "TRCLI_HOME": str(tmp_path)}
         invoke(["worker", "set-activity", "Alice", "Idle"], env).ok()
         task = invoke(
             ["task", "create", "--attributes", '{"selected_language": "es"}', "--json"], env

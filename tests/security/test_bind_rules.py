@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from taskrouter_cli.errors import ExitCode
 from taskrouter_cli.guards.origin import describe_bind
 from tests.helpers.cli import invoke
-from tests.sandbox_api.test_durability import REPO, wait_for_port
+from tests.helpers.sandbox_process import start_sandbox, stop, wait_for_port
 from tests.serve.test_cli_serve import ServeProcess
 
 
@@ -53,19 +50,11 @@ def test_the_sandbox_warns_on_a_non_loopback_bind_and_prints_the_bound_address(
     tmp_path: Path,
 ) -> None:
     port_file = tmp_path / "port"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "taskrouter_cli", "sandbox", "--in-memory", "--port", "0"]
-        + ["--host", "0.0.0.0", "--port-file", str(port_file)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        cwd=REPO,
-    )
+    process = start_sandbox(port_file, "--in-memory", "--host", "0.0.0.0")
     try:
         wait_for_port(process, port_file)
     finally:
-        process.terminate()
-        _, stderr = process.communicate(timeout=20)
+        _, stderr = stop(process)
     banner = stderr.decode()
     port = port_file.read_text().strip()
     assert f"listening on 0.0.0.0:{port}" in " ".join(banner.split())
