@@ -9,11 +9,11 @@ What it does not do (``https://``, credentials in the URL) is left to aiohttp by
 dispatcher.
 
 Limits, so that a misbehaving target cannot make the sandbox grow: at most 100 connections to
-one target (more deliveries wait for one, within their own timeout); a reply's head at most
-64 KiB and its body at most 1 MiB (Twilio documents no limit; a larger reply is a failed
-delivery here). Redirects are not followed (TaskRouter treats a 3xx like any other non-2xx
-answer). A kept-alive connection that the target closed while it was idle is retried once on a
-new connection, and only if no byte of a reply came back.
+one target (more deliveries wait for one, within their own timeout), each closed after 15 s
+unused; a reply's head at most 64 KiB and its body at most 1 MiB (Twilio documents no limit; a
+larger reply is a failed delivery here). Redirects are not followed (TaskRouter treats a 3xx
+like any other non-2xx answer). A kept-alive connection that the target closed while it was
+idle is retried once on a new connection, and only if no byte of a reply came back.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ from urllib.parse import urlsplit
 MAX_HEAD_BYTES = 64 * 1024
 MAX_BODY_BYTES = 1024 * 1024
 MAX_CONNECTIONS_PER_TARGET = 100
+IDLE_SECONDS = 15.0
+"""A kept-alive connection unused this long is closed (aiohttp's client keeps them 15 s)."""
 """Open connections to one host and port at most (aiohttp's default limit); more deliveries
 at once wait for one of them, in turn, within their own timeout."""
 
@@ -245,6 +247,7 @@ class _Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.closed = False
         self._on_closed = on_closed
+        self.idle_timer: asyncio.TimerHandle | None = None
         self._parser: _ReplyParser | None = None
         self._waiter: asyncio.Future[Reply] | None = None
 
@@ -324,6 +327,36 @@ class _Pool:
         self.open -= 1
         self.wake()
 
+    def park(self, loop: asyncio.AbstractEventLoop, connection: _Connection) -> None:
+        """Keep ``connection`` for the next delivery, for :data:`IDLE_SECONDS` at most."""
+        self.idle.append(connection)
+        connection.idle_timer = loop.call_later(IDLE_SECONDS, self._expire, connection)
+        self.wake()
+
+    def take(self) -> _Connection | None:
+        """The most recently parked connection that is still open."""
+        while self.idle:
+            connection = self.idle.pop()
+            if connection.idle_timer is not None:
+                connection.idle_timer.cancel()
+                connection.idle_timer = None
+            if not connection.closed and not _closing(connection):
+                return connection
+        return None
+
+    def close_idle(self) -> None:
+        idle, self.idle = self.idle, []
+        for connection in idle:
+            if connection.idle_timer is not None:
+                connection.idle_timer.cancel()
+            connection.abort()
+
+    def _expire(self, connection: _Connection) -> None:
+        connection.idle_timer = None
+        if connection in self.idle:
+            self.idle.remove(connection)
+            connection.abort()
+
     def wake(self) -> None:
         while self.waiters:
             waiter = self.waiters.popleft()
@@ -365,9 +398,7 @@ class CallbackHttpClient:
     def close(self) -> None:
         """Close every idle connection (those in use close when their exchange ends)."""
         for pool in self._pools.values():
-            idle, pool.idle = pool.idle, []
-            for connection in idle:
-                connection.abort()
+            pool.close_idle()
 
     async def _acquire(
         self,
@@ -380,10 +411,9 @@ class CallbackHttpClient:
         """An idle connection (True) or a new one (False), waiting while the target has
         :data:`MAX_CONNECTIONS_PER_TARGET` open; ``fresh``: a new one only."""
         while True:
-            while pool.idle and not fresh:
-                connection = pool.idle.pop()
-                if not connection.closed and not _closing(connection):
-                    return connection, True
+            connection = None if fresh else pool.take()
+            if connection is not None:
+                return connection, True
             if pool.open < MAX_CONNECTIONS_PER_TARGET:
                 return await self._connect(loop, pool, target, deadline), False
             waiter: asyncio.Future[None] = loop.create_future()
@@ -447,8 +477,7 @@ class CallbackHttpClient:
         finally:
             timer.cancel()
         if not connection.closed:
-            pool.idle.append(connection)
-            pool.wake()
+            pool.park(loop, connection)
         return reply
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ class RawServer:
     answer: Answer
     close_after_answer: bool = False
     connections: int = 0
+    finished: int = 0
     requests: list[bytes] = field(default_factory=list)
     server: asyncio.AbstractServer | None = None
 
@@ -72,6 +74,7 @@ class RawServer:
             pass
         finally:
             writer.close()
+            self.finished += 1
 
 
 @asynccontextmanager
@@ -102,8 +105,58 @@ async def constant(data: bytes) -> Answer:
     return answer
 
 
+class JumpingClockLoop(asyncio.SelectorEventLoop):
+    """An event loop whose clock can jump ahead: a timeout is reached by :meth:`advance`, not
+    waited for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.offset = 0.0
+
+    def time(self) -> float:
+        return super().time() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
 def run(coro: Awaitable[object]) -> object:
-    return asyncio.run(asyncio.wait_for(coro, 10))  # type: ignore[arg-type]
+    """``coro`` to its end on a :class:`JumpingClockLoop`, then, as ``asyncio.run`` does, the
+    tasks left (the server's connections) cancelled and finished."""
+    loop = JumpingClockLoop()
+    try:
+        return loop.run_until_complete(coro)
+    finally:
+        loop.run_until_complete(_cancel_the_rest())
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
+
+
+async def _cancel_the_rest() -> None:
+    left = asyncio.all_tasks() - {asyncio.current_task()}
+    for task in left:
+        task.cancel()
+    await asyncio.gather(*left, return_exceptions=True)
+
+
+def advance(seconds: float) -> None:
+    loop = asyncio.get_running_loop()
+    assert isinstance(loop, JumpingClockLoop)
+    loop.advance(seconds)
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    """Let the loop run (sockets included) until ``condition`` holds; 5 s of real time at most."""
+    deadline = time.monotonic() + 5
+    while not condition():
+        assert time.monotonic() < deadline, "the condition never held"
+        await asyncio.sleep(0)
+
+
+async def settle() -> None:
+    """A few turns of the loop: what is already on the sockets is handled."""
+    for _ in range(20):
+        await asyncio.sleep(0)
 
 
 def post(server: RawServer, client: CallbackHttpClient, timeout: float = 5.0) -> Awaitable[Reply]:
@@ -201,8 +254,14 @@ def test_no_answer_within_the_timeout_raises_and_the_connection_is_not_reused() 
     async def scenario() -> None:
         async with serving(slow_first) as server:
             client = CallbackHttpClient()
+            pending = asyncio.ensure_future(post(server, client, timeout=5))
+            await until(lambda: len(server.requests) == 1)
+            advance(4.9)
+            await settle()
+            assert not pending.done()
+            advance(0.2)
             with pytest.raises(asyncio.TimeoutError):
-                await post(server, client, timeout=0.2)
+                await pending
             release.set()
             reply = await post(server, client)
             client.close()
@@ -226,11 +285,8 @@ def test_deliveries_beyond_the_connection_limit_wait_for_a_free_connection(
         async with serving(held) as server:
             client = CallbackHttpClient()
             posts = [asyncio.ensure_future(post(server, client)) for _ in range(5)]
-            for _ in range(100):
-                await asyncio.sleep(0.01)
-                if len(server.requests) == 2:
-                    break
-            await asyncio.sleep(0.05)
+            await until(lambda: len(server.requests) == 2)
+            await settle()
             assert (server.connections, len(server.requests)) == (2, 2)
             release.set()
             replies = await asyncio.gather(*posts)
@@ -254,14 +310,37 @@ def test_a_delivery_waiting_for_a_connection_times_out_on_its_own_clock(
     async def scenario() -> None:
         async with serving(held) as server:
             client = CallbackHttpClient()
-            first = asyncio.ensure_future(post(server, client, timeout=5))
-            await asyncio.sleep(0.05)
+            first = asyncio.ensure_future(post(server, client, timeout=30))
+            await until(lambda: len(server.requests) == 1)
+            waiting = asyncio.ensure_future(post(server, client, timeout=5))
+            await settle()
+            advance(5.1)
             with pytest.raises(asyncio.TimeoutError):
-                await post(server, client, timeout=0.1)
+                await waiting
+            assert not first.done()  # 5.1 of its 30 s
             release.set()
             assert (await first).status == 200
             assert (await post(server, client)).status == 200  # the turn was not lost
             client.close()
+
+    run(scenario())
+
+
+def test_a_connection_unused_for_15_seconds_is_closed() -> None:
+    async def scenario() -> None:
+        async with serving(await constant(ok())) as server:
+            client = CallbackHttpClient()
+            await post(server, client)
+            advance(callback_http.IDLE_SECONDS - 1)
+            await settle()
+            assert server.finished == 0
+            await post(server, client)  # reused: its idle time starts again
+            assert server.connections == 1
+            advance(callback_http.IDLE_SECONDS + 0.1)
+            await until(lambda: server.finished == 1)
+            await post(server, client)
+            client.close()
+        assert server.connections == 2
 
     run(scenario())
 
@@ -290,7 +369,8 @@ def test_a_connection_the_target_closed_while_idle_is_not_reused() -> None:
         async with serving(await constant(ok()), close_after_answer=True) as server:
             client = CallbackHttpClient()
             await post(server, client)  # HTTP/1.1 without "close": kept, then closed by the server
-            await asyncio.sleep(0.05)  # the client sees the close
+            await until(lambda: server.finished == 1)
+            await settle()  # the client sees the close (or retries: the same outcome)
             reply = await post(server, client)
             client.close()
         assert reply.status == 200
