@@ -318,14 +318,17 @@ class _Disconnected(CallbackHttpError):
 class _Pool:
     """The connections to one target: the idle ones, how many are open, who waits for one."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_empty: Callable[[_Pool], None]) -> None:
         self.idle: list[_Connection] = []
         self.open = 0
         self.waiters: deque[asyncio.Future[None]] = deque()
+        self._on_empty = on_empty
 
     def closed(self) -> None:
         self.open -= 1
         self.wake()
+        if self.open == 0 and not self.waiters:
+            self._on_empty(self)  # no connection left: the client forgets the target
 
     def park(self, loop: asyncio.AbstractEventLoop, connection: _Connection) -> None:
         """Keep ``connection`` for the next delivery, for :data:`IDLE_SECONDS` at most."""
@@ -382,9 +385,10 @@ class CallbackHttpClient:
         lines.append(f"Content-Length: {len(body)}\r\n\r\n")
         request = "\r\n".join(lines).encode("latin-1") + body
         deadline = loop.time() + timeout
-        pool = self._pools.get((target.host, target.port))
+        key = (target.host, target.port)
+        pool = self._pools.get(key)
         if pool is None:
-            pool = self._pools[(target.host, target.port)] = _Pool()
+            pool = self._pools[key] = _Pool(lambda empty: self._forget(key, empty))
         connection, reused = await self._acquire(loop, pool, target, deadline)
         if reused:
             try:
@@ -397,8 +401,16 @@ class CallbackHttpClient:
 
     def close(self) -> None:
         """Close every idle connection (those in use close when their exchange ends)."""
-        for pool in self._pools.values():
+        for pool in list(self._pools.values()):
             pool.close_idle()
+
+    def targets(self) -> int:
+        """How many targets the client holds connections to (or waits for)."""
+        return len(self._pools)
+
+    def _forget(self, key: tuple[str, int], pool: _Pool) -> None:
+        if self._pools.get(key) is pool:
+            del self._pools[key]
 
     async def _acquire(
         self,

@@ -338,6 +338,8 @@ def test_a_connection_unused_for_15_seconds_is_closed() -> None:
             assert server.connections == 1
             advance(callback_http.IDLE_SECONDS + 0.1)
             await until(lambda: server.finished == 1)
+            await settle()
+            assert client.targets() == 0  # nothing is kept for a target no longer called
             await post(server, client)
             client.close()
         assert server.connections == 2
