@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.sandbox_api.test_durability import env_lines, start_sandbox, wait_for_port
+from tests.helpers.sandbox_process import env_lines, start_sandbox, wait_for_port
 
 CLIENTS = 4
 KILL_AFTER = 120
@@ -77,7 +77,7 @@ def list_all(session: requests.Session, url: str, key: str) -> list[dict[str, An
 def test_sigkill_during_concurrent_writes_loses_nothing_acknowledged(tmp_path: Path) -> None:
     db = tmp_path / "sandbox.db"
     port_file = tmp_path / "port"
-    process = start_sandbox(db, port_file)
+    process = start_sandbox(port_file, "--db", str(db))
     writers: list[Writer] = []
     try:
         base = wait_for_port(process, port_file)
@@ -113,7 +113,7 @@ def test_sigkill_during_concurrent_writes_loses_nothing_acknowledged(tmp_path: P
             process.wait(10)
     assert sum(w.acknowledged for w in writers) >= KILL_AFTER
 
-    restarted = start_sandbox(db, port_file)
+    restarted = start_sandbox(port_file, "--db", str(db))
     try:
         base = wait_for_port(restarted, port_file)
         env_lines(restarted)

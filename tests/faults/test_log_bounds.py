@@ -29,7 +29,7 @@ from taskrouter_cli.callbacks.log import (
     read_records,
     rotated_path,
 )
-from tests.sandbox_api.test_durability import REPO
+from tests.helpers.sandbox_process import REPO
 from tests.serve.conftest import FORM, TOKEN, assignment_params, sign, start_server
 from tests.serve.test_log import record
 

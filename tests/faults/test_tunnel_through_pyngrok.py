@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from tests.sandbox_api.test_durability import REPO
+from tests.helpers.sandbox_process import REPO
 from tests.serve.test_cli_serve import ServeProcess, spawning
 from tests.serve.test_sandbox_flows import WORKFLOW, Quickstart
 
