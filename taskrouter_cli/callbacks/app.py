@@ -40,7 +40,7 @@ import logging
 import threading
 import time
 from _codecs import escape_decode
-from collections import OrderedDict
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -235,10 +235,13 @@ class CallbackHandler:
 
         self._response = web.Response
         self._multidict = MultiDict
-        self._seen: OrderedDict[str, float] = OrderedDict()
-        """Signature -> when first seen, oldest first. An OrderedDict, not a dict: a dict used
-        as a queue finds its oldest key by skipping the slots of every key deleted before it
-        (~10 µs a callback once 20,000 are remembered); an OrderedDict has it at once."""
+        self._seen: dict[str, float] = {}
+        """Signature -> when first seen, for the replay check."""
+        self._seen_order: deque[tuple[float, str]] = deque()
+        """The same signatures, oldest first: what to forget. Not the dict's own order: a dict
+        used as a queue finds its oldest key by skipping the slots of every key deleted before
+        it (~10 µs a callback once 20,000 are remembered); an OrderedDict finds it at once but
+        costs ~1 µs a callback, this ~0.3 µs."""
         self._seen_lock = threading.Lock()
         self.answered = 0
 
@@ -537,13 +540,14 @@ class CallbackHandler:
     def _is_replay(self, signature: str) -> bool:
         now = self.config.clock()
         window = self.config.replay_window
-        seen = self._seen
+        seen, order = self._seen, self._seen_order
         with self._seen_lock:
-            while seen:
-                _, seen_at = next(iter(seen.items()))
-                if now - seen_at <= window and len(seen) < self.config.replay_memory:
+            while order:
+                seen_at, oldest = order[0]
+                if now - seen_at <= window and len(order) < self.config.replay_memory:
                     break
-                seen.popitem(last=False)
+                order.popleft()
+                del seen[oldest]
             if signature in seen:
                 if self.config.reject_replays:
                     raise _Problem(
@@ -554,6 +558,7 @@ class CallbackHandler:
                     )
                 return True
             seen[signature] = now
+            order.append((now, signature))
             return False
 
     def _failure_record(

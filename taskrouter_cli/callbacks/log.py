@@ -1,12 +1,12 @@
 """The callback log: one JSON line per callback under ``TRCLI_HOME``, and the live view.
 
 Every request ``trcli serve`` answers on ``/assignment`` or ``/events`` (valid or not) becomes a
-:class:`CallbackRecord`. A :class:`CallbackRecorder` hands records to a background thread that
-appends them to ``$TRCLI_HOME/callbacks.jsonl`` and shows them live (rich text for people, or
-JSON lines with ``--json``), so the request handler never waits on a disk or a terminal. The
-rich view shows at most LIVE_MAX_PER_SECOND callbacks a second -- more is unreadable, and
-rendering costs ~0.3 ms each -- and prints a one-line summary of the ones it skipped (the file
-and ``--json`` keep them all).
+:class:`CallbackRecord`. A :class:`CallbackRecorder` encodes it to its JSON line at once, and
+the server's event loop appends the waiting lines to ``$TRCLI_HOME/callbacks.jsonl`` every
+20 ms and shows them live (rich text for people, or JSON lines with ``--json``), so the request
+handler never waits on a disk or a terminal. The rich view shows at most LIVE_MAX_PER_SECOND
+callbacks a second -- more is unreadable, and rendering costs ~0.15 ms each -- and prints a
+one-line summary of the ones it skipped (the file and ``--json`` keep them all).
 
 ``trcli callbacks list|show`` read the file back with :func:`read_records`.
 """
@@ -21,10 +21,10 @@ import threading
 import time
 from _json import encode_basestring_ascii
 from _json import make_encoder as c_make_encoder
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 import orjson
 
@@ -113,6 +113,16 @@ class CallbackRecord:
         if line and line.isascii():
             return line
         return "".join(_ENCODE(self.__dict__, 0))
+
+    def to_json_line(self) -> bytes:
+        """:meth:`to_json` and a newline, as UTF-8 (ASCII) bytes: what the log file holds."""
+        try:
+            line = orjson.dumps(self.__dict__, option=orjson.OPT_APPEND_NEWLINE)
+        except TypeError:
+            line = b""
+        if line and line.isascii():
+            return line
+        return ("".join(_ENCODE(self.__dict__, 0)) + "\n").encode("ascii")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CallbackRecord:
@@ -253,20 +263,30 @@ def render_handler_reply(record: CallbackRecord) -> str:
     )
 
 
+class _Refused(NamedTuple):
+    """A refused request's log line, waiting: only so many a second are written one by one."""
+
+    status: int
+    line: bytes
+
+
 class CallbackRecorder:
     """Appends records to the log file and shows them live, in batches.
 
     ``live`` is ``"rich"``, ``"json"`` or ``"off"``. ``stream`` is where JSON lines go (default:
     the current ``sys.stdout``); rich output goes through :func:`taskrouter_cli.output.console`.
 
-    Attached to the server's event loop (:meth:`attach`), records are written every
-    ``BATCH_SECONDS`` by the loop itself, at most ``BATCH_SIZE`` per turn, so requests are never
-    kept waiting for a disk or a terminal and no second thread fights the loop for the GIL
-    (a writer thread halved the throughput). Unattached, :meth:`flush` writes them.
+    A record is encoded to its log line when it is recorded, so that nothing of it outlives the
+    request but its bytes (records held until the next write cost the garbage collector more
+    than encoding them). Attached to the server's event loop (:meth:`attach`), the waiting lines
+    are written every ``BATCH_SECONDS`` by the loop itself, with one write call, so requests are
+    never kept waiting for a disk or a terminal and no second thread fights the loop for the
+    GIL (a writer thread halved the throughput). Unattached, :meth:`flush` writes them. Of the
+    records waiting, only the first LIVE_MAX_PER_SECOND are kept for the rich view; the others
+    are only counted (it shows at most that many a second anyway).
     """
 
     BATCH_SECONDS = 0.02
-    BATCH_SIZE = 50
     RENDERS_PER_BATCH = 1
     """Rich lines rendered per batch: each costs ~0.5 ms of the loop's time."""
 
@@ -276,15 +296,26 @@ class CallbackRecorder:
         *,
         live: str = "rich",
         stream: Callable[[], IO[str]] | None = None,
+        forward: Callable[[bytes], object] | None = None,
     ) -> None:
         self.path = path
         self.live = live
         self._stream = stream
-        self._pending: list[CallbackRecord | str] = []
+        self._forward = forward
+        """``serve --workers``: receives each batch of JSON lines, as one bytes object."""
+        self._pending: list[bytes | _Refused] = []
+        """Encoded lines waiting to be written, oldest first (every one of them goes to the
+        ``--json`` stream; refused ones are rate-limited in the file)."""
+        self._pending_refused = 0
+        self._showable: list[CallbackRecord | bytes] = []
+        """The first waiting records (or worker lines), for the rich view."""
+        self._unshowable = 0
+        self._unshowable_errors = 0
         self._lock = threading.Lock()
-        self._handle: IO[str] | None = None
+        self._handle: IO[bytes] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._scheduled = False
+        self._summary_timer: asyncio.TimerHandle | None = None
         self.count = 0
         self.write_errors = 0
         self._window_start = 0.0
@@ -301,7 +332,7 @@ class CallbackRecorder:
         """Open the log file and prepare the live view (idempotent)."""
         if self.path is not None and self._handle is None:
             descriptor = open_private_append(self.path)
-            self._handle = os.fdopen(descriptor, "a", encoding="utf-8")
+            self._handle = os.fdopen(descriptor, "ab")
             self._size = os.fstat(descriptor).st_size
         if self.live == "rich" and self._console is None:
             import io
@@ -311,36 +342,98 @@ class CallbackRecorder:
             self._console = console()
             # Render once off-screen so rich's lazy imports do not stall the first callback.
             warm = type(self._console)(file=io.StringIO(), width=100)
-            warm.print(render_live(CallbackRecord("", "assignment", "/assignment", 200, "valid")))
+            warm.print(
+                render_live(CallbackRecord("", "assignment", "/assignment", 200, "valid")),
+                soft_wrap=True,
+                emoji=False,
+            )
 
     def attach(self, loop: asyncio.AbstractEventLoop | None) -> None:
         """Write from ``loop`` (call from the loop's thread); None detaches."""
+        if self._summary_timer is not None:
+            self._summary_timer.cancel()
+            self._summary_timer = None
         self._loop = loop
         self._scheduled = False
 
     def record(self, record: CallbackRecord) -> None:
         """Queue a record (call from the attached loop; never blocks on I/O, never raises)."""
+        line = record.to_json_line()
+        status = record.status
         with self._lock:
-            self._pending.append(record)
+            if status < 400:
+                self._pending.append(line)
+            else:
+                self._pending.append(_Refused(status, line))
+                self._pending_refused += 1
             self.count += 1
-        if self._loop is not None:
+            if self.live == "rich":
+                self._keep_for_view(record, status)
+        if self._loop is not None and not self._scheduled:
             self._schedule()
 
-    def record_lines(self, lines: list[str]) -> None:
+    def record_lines(self, lines: Sequence[str | bytes]) -> None:
         """Queue records already encoded as JSON lines by another process (any thread).
 
         ``serve --workers``: the worker processes send their records here, so there is one
         log file and one live view. Lines are written as received and decoded only to be shown.
         """
         with self._lock:
-            self._pending.extend(lines)
+            for text in lines:
+                line = text.encode("utf-8") if isinstance(text, str) else text
+                if not line.endswith(b"\n"):
+                    line += b"\n"
+                status = _status(line)
+                if status < 400:
+                    self._pending.append(line)
+                else:
+                    self._pending.append(_Refused(status, line))
+                    self._pending_refused += 1
+                if self.live == "rich":
+                    self._keep_for_view(line, status)
             self.count += len(lines)
+        self._schedule_from_any_thread()
+
+    def record_batch(self, data: bytes) -> None:
+        """Queue a batch of JSON lines from another process, as one chunk (any thread).
+
+        ``serve --workers``: what a worker's recorder forwards. Without a refused request
+        among them, the lines are queued as they came and only the ones the live view may
+        show are split off; otherwise they take :meth:`record_lines`.
+        """
+        if not data:
+            return
+        if not data.endswith(b"\n"):
+            data += b"\n"
+        if _REFUSED.search(data) is not None:  # (or a "status" key of 4xx in attributes)
+            self.record_lines(data.splitlines())
+            return
+        count = data.count(b"\n")
+        with self._lock:
+            self._pending.append(data)
+            self.count += count
+            if self.live == "rich":
+                room = LIVE_MAX_PER_SECOND - len(self._showable)
+                showable = [line for line in data.split(b"\n", room)[:room] if line]
+                self._showable.extend(showable)
+                self._unshowable += count - len(showable)
+        self._schedule_from_any_thread()
+
+    def _schedule_from_any_thread(self) -> None:
         loop = self._loop
         if loop is not None:
             try:
                 loop.call_soon_threadsafe(self._schedule)
             except RuntimeError:  # the loop closed meanwhile: stop() writes what is left
                 pass
+
+    def _keep_for_view(self, record: CallbackRecord | bytes, status: int) -> None:
+        """(Under the lock.) Keep ``record`` for the rich view, or only count it."""
+        if len(self._showable) < LIVE_MAX_PER_SECOND:
+            self._showable.append(record)
+        else:
+            self._unshowable += 1
+            self._unshowable_errors += status >= 400
 
     def _schedule(self) -> None:
         loop = self._loop
@@ -349,29 +442,41 @@ class CallbackRecorder:
             loop.call_later(self.BATCH_SECONDS, self._write_batch)
 
     def _write_batch(self) -> None:
-        """Runs on the loop: write up to BATCH_SIZE records, then yield to requests."""
+        """Runs on the loop: write what is waiting, then yield to requests."""
         self._scheduled = False
-        more = self._drain(self.BATCH_SIZE)
+        self._drain()
         loop = self._loop
-        waiting = self._skipped or self._refused_unlogged
-        if loop is not None and not self._scheduled and (more or waiting):
-            self._scheduled = True
-            if more:
-                loop.call_soon(self._write_batch)
-            else:  # print the summary of skipped lines even when traffic stops
-                loop.call_later(1.0, self._write_batch)
+        if (
+            loop is not None
+            and self._summary_timer is None
+            and (self._skipped or self._refused_unlogged)
+        ):
+            # print the summary of skipped lines even when traffic stops (the next batch is
+            # still scheduled by the next record, BATCH_SECONDS after it)
+            self._summary_timer = loop.call_later(1.0, self._write_summaries)
 
-    def _drain(self, limit: int | None = None, *, final: bool = False) -> bool:
-        """Write and show pending records; True when some are left over."""
+    def _write_summaries(self) -> None:
+        self._summary_timer = None
+        self._write_batch()
+
+    def _drain(self, *, final: bool = False) -> None:
+        """Write and show what is waiting."""
         with self._lock:
-            if limit is None or len(self._pending) <= limit:
-                batch, self._pending = self._pending, []
-            else:
-                batch, self._pending = self._pending[:limit], self._pending[limit:]
-            left = bool(self._pending)
-        self._write(batch, final=final)
-        self._show(batch, final=final)
-        return left
+            batch, self._pending = self._pending, []
+            showable, self._showable = self._showable, []
+            unshowable, unshowable_errors = self._unshowable, self._unshowable_errors
+            self._unshowable = self._unshowable_errors = 0
+            refused, self._pending_refused = self._pending_refused, 0
+            kept = self._without_flood(batch, refused, final=final)
+        self._write(kept)
+        if self._forward is not None and batch:
+            try:
+                self._forward(b"".join(_line(entry) for entry in batch))
+            except (OSError, ValueError):
+                self.write_errors += 1
+        self._show(batch, showable, final=final)
+        self._skipped += unshowable
+        self._skipped_errors += unshowable_errors
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Write and show everything recorded so far; False if the loop did not answer in time."""
@@ -398,45 +503,48 @@ class CallbackRecorder:
             self._handle.close()
             self._handle = None
 
-    def _write(self, records: list[CallbackRecord | str], *, final: bool = False) -> None:
-        if self._handle is None:
-            return
-        kept = self._without_flood(records, final=final)
-        if not kept:
+    def _write(self, lines: list[bytes]) -> None:
+        if self._handle is None or not lines:
             return
         try:
-            text = _json_lines(kept)
-            self._handle.write(text)
+            data = b"".join(lines)
+            self._handle.write(data)
             self._handle.flush()
-            self._size += len(text)
+            self._size += len(data)
             if self._size > LOG_ROTATE_BYTES:
                 self._rotate()
         except (OSError, ValueError):
             self.write_errors += 1
 
     def _without_flood(
-        self, records: list[CallbackRecord | str], *, final: bool
-    ) -> list[CallbackRecord | str]:
-        """The records to write: refused ones beyond REFUSED_LOGGED_PER_SECOND are counted,
-        and written as one summary line when their second is over."""
+        self, waiting: list[bytes | _Refused], refused_waiting: int, *, final: bool
+    ) -> list[bytes]:
+        """(Under the lock.) The lines to write: refused ones beyond REFUSED_LOGGED_PER_SECOND
+        are counted, and written as one summary line when their second is over."""
+        if self._handle is None:
+            return []
         now = time.monotonic()
-        kept: list[CallbackRecord | str] = []
+        kept: list[bytes] = []
         if now - self._refused_window >= 1.0:
             kept.extend(self._flood_summary())
             self._refused_window, self._refused_logged = now, 0
-        for record in records:
-            status = _status(record)
-            if status >= 400:
-                if self._refused_logged >= REFUSED_LOGGED_PER_SECOND:
-                    self._refused_unlogged[status] = self._refused_unlogged.get(status, 0) + 1
-                    continue
-                self._refused_logged += 1
-            kept.append(record)
+        if not refused_waiting:
+            kept.extend(waiting)  # type: ignore[arg-type]  # no _Refused among them
+        else:
+            for line in waiting:
+                if isinstance(line, _Refused):
+                    if self._refused_logged >= REFUSED_LOGGED_PER_SECOND:
+                        unlogged = self._refused_unlogged
+                        unlogged[line.status] = unlogged.get(line.status, 0) + 1
+                        continue
+                    self._refused_logged += 1
+                    line = line.line
+                kept.append(line)
         if final:
             kept.extend(self._flood_summary())
         return kept
 
-    def _flood_summary(self) -> list[CallbackRecord | str]:
+    def _flood_summary(self) -> list[bytes]:
         if not self._refused_unlogged:
             return []
         counts, self._refused_unlogged = self._refused_unlogged, {}
@@ -451,7 +559,7 @@ class CallbackRecorder:
             error=f"{total} more refused request(s) not logged one by one ({detail})",
             hint=f"At most {REFUSED_LOGGED_PER_SECOND} refused requests a second are logged",
         )
-        return [summary]
+        return [summary.to_json_line()]
 
     def _rotate(self) -> None:
         """callbacks.jsonl → .1 → .2 (the oldest dropped); a new empty log (0600)."""
@@ -465,7 +573,7 @@ class CallbackRecorder:
             if newer.exists():
                 os.replace(newer, older)
         descriptor = open_private_append(self.path)
-        self._handle = os.fdopen(descriptor, "a", encoding="utf-8")
+        self._handle = os.fdopen(descriptor, "ab")
         self._size = 0
 
     def _out(self) -> IO[str]:
@@ -475,21 +583,27 @@ class CallbackRecorder:
 
         return sys.stdout
 
-    def _show(self, records: list[CallbackRecord | str], *, final: bool = False) -> None:
+    def _show(
+        self,
+        waiting: list[bytes | _Refused],
+        showable: list[CallbackRecord | bytes],
+        *,
+        final: bool = False,
+    ) -> None:
         if self.live == "off":
             return
         try:
             if self.live == "json":
-                if records:
+                if waiting:
                     out = self._out()
-                    out.write(_json_lines(records))
+                    out.write(b"".join(_line(entry) for entry in waiting).decode("utf-8"))
                     out.flush()
                 return
-            self._show_rich(records, final)
+            self._show_rich(showable, final)
         except (OSError, ValueError):
             self.write_errors += 1
 
-    def _show_rich(self, records: list[CallbackRecord | str], final: bool) -> None:
+    def _show_rich(self, records: list[CallbackRecord | bytes], final: bool) -> None:
         if self._console is None:
             self.start()
         view = self._console
@@ -509,26 +623,27 @@ class CallbackRecorder:
                 self._skipped += 1
                 self._skipped_errors += _status(record) >= 400
                 continue
-            if isinstance(record, str):
+            if isinstance(record, bytes):
                 try:
                     record = CallbackRecord.from_dict(json.loads(record))
                 except (ValueError, TypeError):
                     continue
-            view.print(render_live(record))
+            # Soft-wrapped (the terminal wraps a long line; SIDs and URLs stay whole when
+            # copied) and without :emoji: codes (the text is the sender's): half the cost.
+            view.print(render_live(record), soft_wrap=True, emoji=False)
             self._shown += 1
             rendered += 1
 
 
-def _json_lines(records: list[CallbackRecord | str]) -> str:
-    return "".join(
-        (record if isinstance(record, str) else record.to_json()) + "\n" for record in records
-    )
+def _line(entry: bytes | _Refused) -> bytes:
+    return entry.line if isinstance(entry, _Refused) else entry
 
 
-_STATUS = re.compile(r'"status":(\d+)')
+_STATUS = re.compile(rb'"status":(\d+)')
+_REFUSED = re.compile(rb'"status":[45]')
 
 
-def _status(record: CallbackRecord | str) -> int:
+def _status(record: CallbackRecord | bytes) -> int:
     """The HTTP status of a record, or of a JSON line without decoding all of it."""
     if isinstance(record, CallbackRecord):
         return record.status

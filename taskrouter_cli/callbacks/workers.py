@@ -6,9 +6,9 @@ process. The ``serve`` process keeps its own server and starts N-1 worker proces
 ``spawn`` start method: nothing of the parent's threads or tunnel is inherited). Every process
 listens on the same address with SO_REUSEPORT, and the kernel spreads connections between them.
 
-Workers keep no log of their own: each sends its records, as JSON lines, through a pipe to the
-``serve`` process, whose :class:`CallbackRecorder` writes the one callback log and the one live
-view. Per process, not shared: the replay window (so ``--reject-replays`` needs one process)
+Workers keep no log of their own: each sends its records, as JSON lines (one message per
+20 ms batch), through a pipe to the ``serve`` process, whose :class:`CallbackRecorder` writes
+the one callback log and the one live view. Per process, not shared: the replay window (so ``--reject-replays`` needs one process)
 and the ``answered`` count of ``/healthz``.
 
 Usage::
@@ -26,7 +26,7 @@ import dataclasses
 import multiprocessing
 import signal
 import threading
-from typing import IO, TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from taskrouter_cli.errors import NetworkError
 
@@ -40,23 +40,6 @@ READY = b"ready"
 START_TIMEOUT = 30.0
 
 
-class _PipeStream:
-    """The text stream a worker's recorder writes JSON lines to: one message per flush."""
-
-    def __init__(self, connection: Connection) -> None:
-        self._connection = connection
-        self._parts: list[str] = []
-
-    def write(self, text: str) -> int:
-        self._parts.append(text)
-        return len(text)
-
-    def flush(self) -> None:
-        if self._parts:
-            data, self._parts = "".join(self._parts).encode("utf-8"), []
-            self._connection.send_bytes(data)
-
-
 def serve_worker(config: ServerConfig, connection: Connection) -> None:
     """A worker process: serve ``config`` until SIGTERM/SIGINT; records go to ``connection``."""
     from taskrouter_cli.callbacks.app import CallbackServer
@@ -65,8 +48,8 @@ def serve_worker(config: ServerConfig, connection: Connection) -> None:
     stop = threading.Event()
     for number in (signal.SIGTERM, signal.SIGINT):
         signal.signal(number, lambda signum, frame: stop.set())
-    stream = _PipeStream(connection)
-    recorder = CallbackRecorder(None, live="json", stream=lambda: cast("IO[str]", stream))
+    # Each batch of the worker's JSON lines goes down the pipe as one message.
+    recorder = CallbackRecorder(None, live="off", forward=connection.send_bytes)
     server = CallbackServer(config, recorder=recorder)
     try:
         server.start()
@@ -141,9 +124,7 @@ class WorkerPool:
     def _read(self, connection: Connection) -> None:
         try:
             while True:
-                data = connection.recv_bytes()
-                lines = data.decode("utf-8", "replace").splitlines()
-                self.recorder.record_lines([line for line in lines if line])
+                self.recorder.record_batch(connection.recv_bytes())
         except (EOFError, OSError):
             pass
         finally:

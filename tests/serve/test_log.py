@@ -9,6 +9,7 @@ import pytest
 
 from taskrouter_cli.callbacks.log import (
     LIVE_MAX_PER_SECOND,
+    REFUSED_LOGGED_PER_SECOND,
     CallbackRecord,
     CallbackRecorder,
     read_records,
@@ -33,6 +34,12 @@ def record(number: int, **overrides: object) -> CallbackRecord:
     return CallbackRecord(**values)  # type: ignore[arg-type]
 
 
+def started_recorder(path: Path | None, live: str) -> CallbackRecorder:
+    recorder = CallbackRecorder(path, live=live)
+    recorder.start()
+    return recorder
+
+
 @pytest.mark.parametrize(
     "attributes",
     [
@@ -48,6 +55,7 @@ def test_a_log_line_is_the_standard_librarys_compact_ascii_json(
     line = logged.to_json()
     assert line == json.dumps(logged.to_dict(), separators=(",", ":"))
     assert line.isascii() and json.loads(line)["task_attributes"] == attributes
+    assert logged.to_json_line() == (line + "\n").encode("ascii")
 
 
 def test_records_round_trip_and_broken_lines_are_counted(tmp_path: Path) -> None:
@@ -95,8 +103,7 @@ def test_lines_from_worker_processes_are_logged_as_sent_and_shown_like_records(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "callbacks.jsonl"
-    recorder = CallbackRecorder(path, live="rich")
-    recorder.start()
+    recorder = started_recorder(path, "rich")
     burst = LIVE_MAX_PER_SECOND + 10
     lines = [record(n, status=403 if n % 5 == 0 else 200).to_json() for n in range(burst)]
     recorder.record_lines(lines)
@@ -137,3 +144,29 @@ def test_live_lines_name_the_worker_as_a_person_does() -> None:
     assert f"worker Alice (WK{'1' * 32})" in render_live(record(1, **worker))
     event = record(2, kind="event", event_type="reservation.created", **worker)
     assert f"Alice (WK{'1' * 32})" in render_live(event)
+
+
+def test_a_worker_batch_is_logged_as_sent_and_its_refused_lines_are_rate_limited(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "callbacks.jsonl"
+    recorder = started_recorder(path, "rich")
+    answered = [record(n).to_json_line() for n in range(30)]
+    recorder.record_batch(b"".join(answered))
+    refused = [
+        record(n, status=403, error="Invalid X-Twilio-Signature").to_json_line()
+        for n in range(REFUSED_LOGGED_PER_SECOND + 5)
+    ]
+    recorder.record_batch(b"".join([answered[0], *refused]))
+    assert recorder.flush()
+    recorder.stop()
+    lines = path.read_bytes().splitlines(keepends=True)
+    assert lines[:31] == [*answered, answered[0]]
+    assert lines[31 : 31 + REFUSED_LOGGED_PER_SECOND] == refused[:REFUSED_LOGGED_PER_SECOND]
+    summary = json.loads(lines[-1])
+    assert summary["kind"] == "summary" and summary["error"].startswith("5 more refused")
+    assert len(lines) == 31 + REFUSED_LOGGED_PER_SECOND + 1
+    assert recorder.count == 31 + len(refused)
+    out = capsys.readouterr().out
+    assert f"task {record(0).task_sid}" in out
+    assert f"… {recorder.count - LIVE_MAX_PER_SECOND} more callback(s) not shown" in out
