@@ -8,8 +8,8 @@ listens on the same address with SO_REUSEPORT, and the kernel spreads connection
 
 Workers keep no log of their own: each sends its records, as JSON lines (one message per
 20 ms batch), through a pipe to the ``serve`` process, whose :class:`CallbackRecorder` writes
-the one callback log and the one live view. Per process, not shared: the replay window (so ``--reject-replays`` needs one process)
-and the ``answered`` count of ``/healthz``.
+the one callback log and the one live view. Per process, not shared: the replay window (so
+``--reject-replays`` needs one process) and the ``answered`` count of ``/healthz``.
 
 Usage::
 
