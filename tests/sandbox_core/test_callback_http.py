@@ -120,6 +120,17 @@ class JumpingClockLoop(asyncio.SelectorEventLoop):
         self.offset += seconds
 
 
+def held_until(release: asyncio.Event, only_the_first: bool = False) -> Answer:
+    """Answers ``ok()`` once ``release`` is set (for the first request only, if so asked)."""
+
+    async def answer(number: int, _request: bytes) -> bytes:
+        if number == 1 or not only_the_first:
+            await release.wait()
+        return ok()
+
+    return answer
+
+
 def run(coro: Awaitable[object]) -> object:
     """``coro`` to its end on a :class:`JumpingClockLoop`, then, as ``asyncio.run`` does, the
     tasks left (the server's connections) cancelled and finished."""
@@ -246,13 +257,8 @@ def test_a_reply_body_over_the_limit_fails_the_delivery_and_drops_the_connection
 def test_no_answer_within_the_timeout_raises_and_the_connection_is_not_reused() -> None:
     release = asyncio.Event()
 
-    async def slow_first(number: int, _request: bytes) -> bytes:
-        if number == 1:
-            await release.wait()
-        return ok()
-
     async def scenario() -> None:
-        async with serving(slow_first) as server:
+        async with serving(held_until(release, only_the_first=True)) as server:
             client = CallbackHttpClient()
             pending = asyncio.ensure_future(post(server, client, timeout=5))
             await until(lambda: len(server.requests) == 1)
@@ -277,12 +283,8 @@ def test_deliveries_beyond_the_connection_limit_wait_for_a_free_connection(
     monkeypatch.setattr(callback_http, "MAX_CONNECTIONS_PER_TARGET", 2)
     release = asyncio.Event()
 
-    async def held(_number: int, _request: bytes) -> bytes:
-        await release.wait()
-        return ok()
-
     async def scenario() -> None:
-        async with serving(held) as server:
+        async with serving(held_until(release)) as server:
             client = CallbackHttpClient()
             posts = [asyncio.ensure_future(post(server, client)) for _ in range(5)]
             await until(lambda: len(server.requests) == 2)
@@ -303,12 +305,8 @@ def test_a_delivery_waiting_for_a_connection_times_out_on_its_own_clock(
     monkeypatch.setattr(callback_http, "MAX_CONNECTIONS_PER_TARGET", 1)
     release = asyncio.Event()
 
-    async def held(_number: int, _request: bytes) -> bytes:
-        await release.wait()
-        return ok()
-
     async def scenario() -> None:
-        async with serving(held) as server:
+        async with serving(held_until(release)) as server:
             client = CallbackHttpClient()
             first = asyncio.ensure_future(post(server, client, timeout=30))
             await until(lambda: len(server.requests) == 1)
