@@ -211,6 +211,7 @@ class CallbackDispatcher:
             task.cancel()
         await asyncio.gather(*running, return_exceptions=True)
         self._http.close()
+        self._http = CallbackHttpClient()  # its connections belonged to that loop
         session, self._session = self._session, None
         if session is not None:
             await session.close()
