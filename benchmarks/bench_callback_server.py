@@ -309,6 +309,7 @@ def main(argv: list[str] | None = None) -> Report:
         f"replay); {os.cpu_count()} CPUs. "
         "php -S closes the connection after each answer: wrk counts those as socket errors."
     )
+    report.note(f"trcli serve's event loop: {_event_loop()}.")
     if not use_wrk:
         why = (
             "wrk is not installed (apt-get install wrk)"
@@ -384,6 +385,15 @@ def _pool(url: str) -> Iterator[Callbacks]:
         yield callbacks
     finally:
         callbacks.remove()
+
+
+def _event_loop() -> str:
+    """What ``trcli serve`` runs on in this environment (uvloop when it is installed)."""
+    try:
+        import uvloop
+    except ImportError:
+        return "asyncio's (uvloop is not installed: pip install -e . installs it)"
+    return f"uvloop {uvloop.__version__}"
 
 
 def _median_run(runs: list[dict[str, float]]) -> dict[str, float]:
