@@ -122,6 +122,8 @@ def test_the_log_rotates_and_keeps_a_bounded_number_of_files() -> None:
         rotated_path(callback_log_path(), n) for n in range(1, LOG_ROTATED_KEPT + 1)
     ]
     assert total_size() <= HELD_TOTAL_BYTES
+    dropped = callback_log_path().with_name(callback_log_path().name + ".dropped")
+    assert not dropped.exists()  # the oldest, renamed aside, is deleted by stop() at the latest
     for path in files:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
         _, broken = read_records(path)
