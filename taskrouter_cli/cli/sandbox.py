@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import signal
 import sys
 import time
@@ -282,6 +283,26 @@ def sandbox(
             lock.release()
 
 
+_BANNER_MARKUP = re.compile(r"\[/?(?:bold|yellow)\]")
+
+
+def _banner(template: str, **values: str) -> None:
+    """One line of the sandbox's banner on stderr: ``template`` may hold rich markup, ``values``
+    are shown as they are (a database path with brackets is not read as markup). On a terminal
+    rich renders it; otherwise it is written as plain text without importing rich, so that a
+    sandbox started by a script or a test answers its first request ~20 ms sooner."""
+    if sys.stderr.isatty():
+        from rich.markup import escape
+
+        from taskrouter_cli.output import info
+
+        info(template.format(**{name: escape(value) for name, value in values.items()}))
+        return
+    from taskrouter_cli.guards.terminal import escape_control
+
+    click.echo(escape_control(_BANNER_MARKUP.sub("", template).format(**values)), err=True)
+
+
 def _serve(
     service: Any,
     host: str,
@@ -293,7 +314,6 @@ def _serve(
     quiet: bool = False,
 ) -> None:
     from taskrouter_cli.guards.origin import describe_bind, is_loopback_bind
-    from taskrouter_cli.output import info
     from taskrouter_cli.sandbox.server import ServerStartError, run_foreground
 
     def ready(base_url: str) -> None:
@@ -303,21 +323,22 @@ def _serve(
         if port_file is not None:
             port_file.write_text(f"{bound_port}\n", encoding="utf-8")
         where = "memory" if target == ":memory:" else target
-        info(
-            f"TaskRouter sandbox listening on [bold]{describe_bind(host, bound_port)}[/bold] "
-            f"(database: {where})"
+        _banner(
+            "TaskRouter sandbox listening on [bold]{bind}[/bold] (database: {where})",
+            bind=describe_bind(host, bound_port),
+            where=where,
         )
         if not is_loopback_bind(host):
-            info(
+            _banner(
                 "[yellow]Warning: not loopback only. Anyone who can reach this address and has "
                 "the credentials below can use the sandbox; /sandbox controls need them too "
                 "from other addresses.[/yellow]"
             )
-        info("Point trcli and the twilio SDK at it with:")
+        _banner("Point trcli and the twilio SDK at it with:")
         for line in env_lines(service.account_sid, service.auth_token, base_url):
             click.echo(line)
         sys.stdout.flush()
-        info("Press Ctrl-C to stop.")
+        _banner("Press Ctrl-C to stop.")
 
     try:
         if not quiet:
@@ -325,7 +346,7 @@ def _serve(
         stopped_by = run_foreground(service, host, port, on_ready=ready, request_lines=not quiet)
     except ServerStartError as exc:
         raise UsageError(str(exc)) from None
-    info("Sandbox stopped.")
+    _banner("Sandbox stopped.")
     if stopped_by == signal.SIGINT:
         exit_interrupted(None)
 

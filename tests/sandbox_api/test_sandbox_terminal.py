@@ -3,13 +3,20 @@ terminal (``-v``: also when stderr is not one); ``-q`` silences them, and so doe
 
 from __future__ import annotations
 
+import os
+import pty
+import re
+import select
 import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from tests.helpers.cli import invoke
-from tests.helpers.sandbox_process import env_lines, start_sandbox
+from tests.helpers.sandbox_process import REPO, env_lines, start_sandbox
 
 
 def run_sandbox(tmp_path: Path, *extra: str) -> tuple[str, str]:
@@ -49,3 +56,48 @@ def test_quiet_or_not_a_terminal_prints_neither(extra: tuple[str, ...], tmp_path
     _, stderr = run_sandbox(tmp_path, *extra)
     assert "/v1/" not in stderr and "reservation.created" not in stderr
     assert "Sandbox stopped." in stderr
+
+
+def banner_on(stderr_is_a_terminal: bool, tmp_path: Path, database: Path) -> str:
+    """The sandbox's stderr up to "Press Ctrl-C to stop.", on a pseudo-terminal or a pipe."""
+    port_file = tmp_path / "port"
+    controller, terminal = pty.openpty()
+    stderr = terminal if stderr_is_a_terminal else subprocess.PIPE
+    process = subprocess.Popen(
+        [sys.executable, "-m", "taskrouter_cli", "sandbox", "--db", str(database)]
+        + ["--port", "0", "--port-file", str(port_file)],
+        stdout=subprocess.DEVNULL,
+        stderr=stderr,
+        env={**os.environ, "PYTHONPATH": str(REPO), "TRCLI_HOME": str(tmp_path)},
+        cwd=REPO,
+    )
+    os.close(terminal)
+    seen = b""
+    try:
+        deadline = time.monotonic() + 30
+        while b"Press Ctrl-C to stop." not in seen and time.monotonic() < deadline:
+            if stderr_is_a_terminal:
+                ready, _, _ = select.select([controller], [], [], 1)
+                if ready:
+                    seen += os.read(controller, 4096)
+            else:
+                assert process.stderr is not None
+                seen += process.stderr.readline()
+    finally:
+        process.terminate()
+        process.wait(20)
+        os.close(controller)
+    return re.sub(r"\x1b\[[0-9;]*m", "", seen.decode())
+
+
+@pytest.mark.parametrize("stderr_is_a_terminal", [True, False], ids=["terminal", "pipe"])
+def test_a_database_path_with_brackets_is_shown_as_it_is(
+    stderr_is_a_terminal: bool, tmp_path: Path
+) -> None:
+    folder = tmp_path / "runs[x]"  # rich would read [x] as a style tag and drop it
+    folder.mkdir()
+    banner = banner_on(stderr_is_a_terminal, tmp_path, folder / "sandbox.db")
+    assert "Press Ctrl-C to stop." in banner
+    unwrapped = banner.replace("\r", "").replace("\n", "")  # rich wraps at the terminal's width
+    assert f"(database: {folder / 'sandbox.db'})" in unwrapped
+    assert "[bold]" not in banner
