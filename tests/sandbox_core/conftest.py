@@ -151,3 +151,21 @@ def reservations(
     service: SandboxService, qs: dict[str, Any], task_sid: str
 ) -> list[dict[str, Any]]:
     return service.list("reservation", {**qs["scope"], "task_sid": task_sid}).records
+
+
+def reserved_for_alice(
+    service: SandboxService, qs: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A Spanish task, Alice made Idle, and the one reservation that offers it to her."""
+    task = make_task(service, qs)
+    set_activity(service, qs, "Alice", "Idle")
+    [res] = reservations(service, qs, task["sid"])
+    return task, res
+
+
+def accept(
+    service: SandboxService, qs: dict[str, Any], task: dict[str, Any], res: dict[str, Any]
+) -> dict[str, Any]:
+    """Accept ``res`` through the task's reservations (the REST path)."""
+    scope = {**qs["scope"], "task_sid": task["sid"]}
+    return service.update("reservation", scope, res["sid"], {"reservation_status": "accepted"})

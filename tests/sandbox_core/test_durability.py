@@ -11,7 +11,7 @@ from taskrouter_cli.sandbox.errors import TaskRouterError
 from taskrouter_cli.sandbox.service import SandboxService
 from taskrouter_cli.sandbox.store import SqliteStore
 
-from .conftest import make_task, reservations, set_activity
+from .conftest import reservations, reserved_for_alice, set_activity
 
 
 def _names(service: SandboxService, scope: dict[str, Any], kind: str) -> dict[str, str]:
@@ -31,9 +31,7 @@ def test_reopen_keeps_everything_and_timers_resume(tmp_path: Path) -> None:
         "workers": _names(first, scope, "worker"),
         "activities": _names(first, scope, "activity"),
     }
-    task = make_task(first, qs)
-    set_activity(first, qs, "Alice", "Idle")
-    [res] = reservations(first, qs, task["sid"])
+    task, res = reserved_for_alice(first, qs)
     credentials = (first.account_sid, first.auth_token)
     first.close()
 
@@ -71,9 +69,7 @@ def test_fifty_simultaneous_accepts_give_one_success(
     service: SandboxService, quickstart: dict[str, Any]
 ) -> None:
     qs = quickstart
-    task = make_task(service, qs)
-    set_activity(service, qs, "Alice", "Idle")
-    [res] = reservations(service, qs, task["sid"])
+    task, res = reserved_for_alice(service, qs)
     scope = {**qs["scope"], "task_sid": task["sid"]}
     barrier = threading.Barrier(50)
     outcomes: list[str] = []

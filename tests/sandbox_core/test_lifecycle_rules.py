@@ -10,7 +10,15 @@ from twilio.request_validator import RequestValidator
 from taskrouter_cli.sandbox.clock import FakeClock
 from taskrouter_cli.sandbox.service import SandboxService
 
-from .conftest import CallbackServer, json_reply, make_task, reservations, set_activity
+from .conftest import (
+    CallbackServer,
+    accept,
+    json_reply,
+    make_task,
+    reservations,
+    reserved_for_alice,
+    set_activity,
+)
 
 ASSIGNMENT_PARAMS = {
     "Timestamp",
@@ -78,12 +86,7 @@ def test_rest_accept_lifecycle_with_signed_callback(
     [delivery] = service.deliveries()
     assert delivery["outcome"].startswith("deferred") and delivery["status"] == 200
 
-    accepted = service.update(
-        "reservation",
-        {**qs["scope"], "task_sid": task["sid"]},
-        res["sid"],
-        {"reservation_status": "accepted"},
-    )
+    accepted = accept(service, qs, task, res)
     assert accepted["reservation_status"] == "accepted"
     assert service.fetch("task", qs["scope"], task["sid"])["assignment_status"] == "assigned"
     assert service.fetch("worker", qs["scope"], qs["workers"]["Alice"])["activity_name"] == "Busy"
@@ -187,9 +190,7 @@ def test_reservation_timeout_moves_worker_to_timeout_activity(
     service: SandboxService, quickstart: dict[str, Any], clock: FakeClock
 ) -> None:
     qs = quickstart
-    task = make_task(service, qs)
-    set_activity(service, qs, "Alice", "Idle")
-    [res] = reservations(service, qs, task["sid"])
+    task, res = reserved_for_alice(service, qs)
     assert service.next_deadline() is not None
     clock.advance(1199)
     service.tick()
@@ -237,11 +238,9 @@ def test_cancel_pending_and_reserved_task(
 
 def test_complete_after_wrapping(service: SandboxService, quickstart: dict[str, Any]) -> None:
     qs = quickstart
-    task = make_task(service, qs)
-    set_activity(service, qs, "Alice", "Idle")
-    [res] = reservations(service, qs, task["sid"])
+    task, res = reserved_for_alice(service, qs)
     scope = {**qs["scope"], "task_sid": task["sid"]}
-    service.update("reservation", scope, res["sid"], {"reservation_status": "accepted"})
+    accept(service, qs, task, res)
     assert (
         _error(
             lambda: service.update(

@@ -18,7 +18,7 @@ from taskrouter_cli.sandbox.server import SandboxServer
 from taskrouter_cli.sandbox.service import SandboxService
 from taskrouter_cli.sandbox.store import SqliteStore
 
-from .conftest import make_task, reservations, set_activity
+from .conftest import accept, make_task, reservations, reserved_for_alice, set_activity
 
 TASKS = 30
 
@@ -81,16 +81,9 @@ def test_a_whole_lifecycle_runs_with_every_task_read_back(
     service: SandboxService, quickstart: dict[str, Any]
 ) -> None:
     qs = quickstart
-    task = make_task(service, qs)
-    set_activity(service, qs, "Alice", "Idle")
-    [res] = reservations(service, qs, task["sid"])
+    task, res = reserved_for_alice(service, qs)
     assert res["reservation_status"] == "pending"
-    accepted = service.update(
-        "reservation",
-        {**qs["scope"], "task_sid": task["sid"]},
-        res["sid"],
-        {"reservation_status": "accepted"},
-    )
+    accepted = accept(service, qs, task, res)
     assert accepted["reservation_status"] == "accepted"
     assert service.fetch("task", qs["scope"], task["sid"])["assignment_status"] == "assigned"
     done = service.update(
