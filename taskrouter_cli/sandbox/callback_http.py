@@ -30,14 +30,18 @@ from urllib.parse import urlsplit
 MAX_HEAD_BYTES = 64 * 1024
 MAX_BODY_BYTES = 1024 * 1024
 MAX_CONNECTIONS_PER_TARGET = 100
-IDLE_SECONDS = 15.0
-"""A kept-alive connection unused this long is closed (aiohttp's client keeps them 15 s)."""
 """Open connections to one host and port at most (aiohttp's default limit); more deliveries
 at once wait for one of them, in turn, within their own timeout."""
+IDLE_SECONDS = 15.0
+"""A kept-alive connection unused this long is closed (aiohttp's client keeps them 15 s)."""
 
 
 class CallbackHttpError(Exception):
     """The target could not be reached, or broke HTTP (a closed connection, a malformed reply)."""
+
+
+def body_too_large() -> CallbackHttpError:
+    return CallbackHttpError(f"reply body larger than {MAX_BODY_BYTES} bytes")
 
 
 class Reply(NamedTuple):
@@ -151,14 +155,14 @@ class _ReplyParser:
                 raise CallbackHttpError(f"malformed Content-Length {length[:40]!r}")
             self._length = int(length)
             if self._length > MAX_BODY_BYTES:
-                raise CallbackHttpError(f"reply body larger than {MAX_BODY_BYTES} bytes")
+                raise body_too_large()
         else:
             self.keep_alive = False
         return True
 
     def _take(self, count: int) -> None:
         if len(self._body) + count > MAX_BODY_BYTES:
-            raise CallbackHttpError(f"reply body larger than {MAX_BODY_BYTES} bytes")
+            raise body_too_large()
         self._body += self._buffer[:count]
         del self._buffer[:count]
 
@@ -180,7 +184,7 @@ class _ReplyParser:
                     self._in_trailers = True
                     break
                 if len(self._body) + size > MAX_BODY_BYTES:
-                    raise CallbackHttpError(f"reply body larger than {MAX_BODY_BYTES} bytes")
+                    raise body_too_large()
                 self._chunk_left = size + 2
             if len(self._buffer) < self._chunk_left:
                 return False
@@ -211,7 +215,7 @@ class _ReplyParser:
         elif encoding not in ("", "identity"):
             raise CallbackHttpError(f"reply body in an unknown Content-Encoding {encoding[:40]!r}")
         content_type = self.headers.get("content-type", "")
-        return Reply(self.status, content_type, body.decode(_charset(content_type), "replace"))
+        return Reply(self.status, content_type, decode_body(content_type, body))
 
 
 def _decompress(body: bytes, encoding: str) -> bytes:
@@ -223,8 +227,14 @@ def _decompress(body: bytes, encoding: str) -> bytes:
     except zlib.error as exc:
         raise CallbackHttpError(f"reply body is not valid {encoding}: {exc}") from None
     if len(data) > MAX_BODY_BYTES:
-        raise CallbackHttpError(f"reply body larger than {MAX_BODY_BYTES} bytes")
+        raise body_too_large()
     return data
+
+
+def decode_body(content_type: str, body: bytes | bytearray) -> str:
+    """A reply's text: decoded with its ``charset`` (UTF-8 when it names none, or none known),
+    undecodable bytes replaced."""
+    return body.decode(_charset(content_type), "replace")
 
 
 @functools.lru_cache(maxsize=64)

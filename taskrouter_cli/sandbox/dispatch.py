@@ -31,6 +31,8 @@ from .callback_http import (
     CallbackHttpClient,
     CallbackHttpError,
     Reply,
+    body_too_large,
+    decode_body,
     plain_http_target,
 )
 from .clock import Clock
@@ -351,13 +353,9 @@ class CallbackDispatcher:
                 async for chunk in response.content.iter_any():  # a cut body raises here
                     data += chunk
                     if len(data) > MAX_BODY_BYTES:
-                        raise CallbackHttpError(f"reply body larger than {MAX_BODY_BYTES} bytes")
-                charset = response.charset or "utf-8"
-                try:
-                    text = data.decode(charset, "replace")
-                except LookupError:
-                    text = data.decode("utf-8", "replace")
-                return Reply(response.status, response.headers.get("Content-Type", ""), text)
+                        raise body_too_large()
+                content_type = response.headers.get("Content-Type", "")
+                return Reply(response.status, content_type, decode_body(content_type, data))
         except aiohttp.ClientError as exc:
             raise CallbackHttpError(f"{type(exc).__name__}: {exc}") from None
 
