@@ -247,9 +247,7 @@ def sandbox(
     if auth_token is not None and (
         ctx.get_parameter_source("auth_token") is click.core.ParameterSource.COMMANDLINE
     ):
-        from taskrouter_cli.output import info
-
-        info(
+        _banner(
             "[yellow]Note: --auth-token is visible to other users in 'ps'; "
             "set TRCLI_SANDBOX_AUTH_TOKEN instead.[/yellow]"
         )
