@@ -61,18 +61,15 @@ class SignatureChecker:
 
     def matches(self, url: str, params: Any, signature: str) -> bool:
         try:
-            expected = self.compute(url, params)
+            expected: str = self._compute(url, params)
         except UnicodeEncodeError:  # undecodable bytes in a header or path: signs nothing
             return False
         return hmac.compare_digest(expected.encode(), signature.encode())
 
     def check(self, url: str, params: Any, signature: str) -> bool:
         """True when ``signature`` signs ``url`` (with or without its default port)."""
-        try:  # matches(), inline: this runs for every callback
-            if hmac.compare_digest(self._compute(url, params).encode(), signature.encode()):
-                return True
-        except UnicodeEncodeError:  # undecodable bytes in a header or path: signs nothing
-            return False
+        if self.matches(url, params, signature):
+            return True
         return any(self.matches(variant, params, signature) for variant in port_variants(url))
 
     def explain(self, url: str, params: Any, signature: str, others: Iterable[str]) -> str | None:
