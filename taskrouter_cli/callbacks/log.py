@@ -106,16 +106,11 @@ class CallbackRecord:
         that NaN and Infinity, which Python's JSON parser lets through in attributes, are
         written as null.
         """
-        try:
-            line = orjson.dumps(self.__dict__).decode()
-        except TypeError:
-            line = ""
-        if line and line.isascii():
-            return line
-        return "".join(_ENCODE(self.__dict__, 0))
+        return self.to_json_line()[:-1].decode("ascii")
 
     def to_json_line(self) -> bytes:
-        """:meth:`to_json` and a newline, as UTF-8 (ASCII) bytes: what the log file holds."""
+        """:meth:`to_json` and a newline, as ASCII bytes: what the log file holds (built
+        directly: it is encoded for every callback)."""
         try:
             line = orjson.dumps(self.__dict__, option=orjson.OPT_APPEND_NEWLINE)
         except TypeError:
