@@ -358,11 +358,7 @@ class CallbackRecorder:
         line = record.to_json_line()
         status = record.status
         with self._lock:
-            if status < 400:
-                self._pending.append(line)
-            else:
-                self._pending.append(_Refused(status, line))
-                self._pending_refused += 1
+            self._queue(line, status)
             self.count += 1
             if self.live == "rich":
                 self._keep_for_view(record, status)
@@ -381,11 +377,7 @@ class CallbackRecorder:
                 if not line.endswith(b"\n"):
                     line += b"\n"
                 status = _status(line)
-                if status < 400:
-                    self._pending.append(line)
-                else:
-                    self._pending.append(_Refused(status, line))
-                    self._pending_refused += 1
+                self._queue(line, status)
                 if self.live == "rich":
                     self._keep_for_view(line, status)
             self.count += len(lines)
@@ -423,6 +415,15 @@ class CallbackRecorder:
                 loop.call_soon_threadsafe(self._schedule)
             except RuntimeError:  # the loop closed meanwhile: stop() writes what is left
                 pass
+
+    def _queue(self, line: bytes, status: int) -> None:
+        """(Under the lock.) One encoded line waiting to be written; a refused request's line
+        is marked, for the file's rate limit."""
+        if status < 400:
+            self._pending.append(line)
+        else:
+            self._pending.append(_Refused(status, line))
+            self._pending_refused += 1
 
     def _keep_for_view(self, record: CallbackRecord | bytes, status: int) -> None:
         """(Under the lock.) Keep ``record`` for the rich view, or only count it."""
