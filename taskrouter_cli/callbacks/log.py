@@ -574,10 +574,14 @@ class CallbackRecorder:
         oldest = rotated_path(self.path, LOG_ROTATED_KEPT)
         if oldest.exists():
             dropped = self.path.with_name(f"{self.path.name}.dropped")
-            _remove(dropped)  # only there if the last deletion is still running, or crashed
+            # only there if the last deletion is still running, or crashed
+            dropped.unlink(missing_ok=True)
             os.replace(oldest, dropped)
             self._deleting = threading.Thread(
-                target=_remove, args=(dropped,), name="trcli-log-delete", daemon=True
+                target=dropped.unlink,
+                kwargs={"missing_ok": True},
+                name="trcli-log-delete",
+                daemon=True,
             )
             self._deleting.start()
         for number in range(LOG_ROTATED_KEPT, 1, -1):
@@ -646,13 +650,6 @@ class CallbackRecorder:
             view.print(render_live(record), soft_wrap=True, emoji=False)
             self._shown += 1
             rendered += 1
-
-
-def _remove(path: Path) -> None:
-    try:
-        path.unlink()
-    except FileNotFoundError:
-        pass
 
 
 def _line(entry: bytes | _Refused) -> bytes:
