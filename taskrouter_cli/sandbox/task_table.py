@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping, MutableMapping, ValuesView
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, ValuesView
 from datetime import datetime
 from typing import Any
 
@@ -243,14 +243,19 @@ class TaskTable(MutableMapping[str, Record]):
         return tuple(own)
 
 
+def _peeked(table: TaskTable, sids: Iterable[str]) -> Iterator[Record]:
+    """The tasks of ``sids`` still in ``table`` (one may be deleted while iterating), each read
+    without keeping it."""
+    for sid in sids:
+        if sid in table:
+            yield table.peek(sid)
+
+
 class _Values(ValuesView[Record]):
     _mapping: TaskTable
 
     def __iter__(self) -> Iterator[Record]:
-        table = self._mapping
-        for sid in list(table):
-            if sid in table:
-                yield table.peek(sid)
+        return _peeked(self._mapping, list(self._mapping))
 
 
 class WorkspaceTasks(Mapping[str, Record]):
@@ -290,10 +295,7 @@ class _WorkspaceValues(ValuesView[Record]):
     _mapping: WorkspaceTasks
 
     def __iter__(self) -> Iterator[Record]:
-        table = self._mapping._table
-        for sid in self._mapping:
-            if sid in table:
-                yield table.peek(sid)
+        return _peeked(self._mapping._table, self._mapping)  # its SIDs are a list already
 
 
 class LazyTask(MutableMapping[str, Any]):
