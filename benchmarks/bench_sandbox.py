@@ -50,13 +50,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import Report, median, percentile
+from benchmarks.common import REPO, Report, median, percentile
 
 ACCOUNT = "AC" + "b" * 32
 TOKEN = "c" * 32
 CREDENTIALS = f"{ACCOUNT}:{TOKEN}".encode()
 MAX_CONCURRENCY = 50
-REPO = Path(__file__).resolve().parent.parent
 
 
 # --- processes -------------------------------------------------------------------------------
