@@ -52,6 +52,18 @@ def _all_tasks(service: SandboxService, scope: dict[str, Any]) -> list[dict[str,
     return service.list("task", scope, page_size=1000).records
 
 
+def _tasks_after_restart(
+    service: SandboxService, db_path: Path, clock: FakeClock, scope: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Close ``service``, open its database again, list the tasks there."""
+    service.close()
+    restarted = SandboxService(SqliteStore(db_path), clock)
+    try:
+        return _all_tasks(restarted, scope)
+    finally:
+        restarted.close()
+
+
 def test_tasks_dropped_from_memory_read_back_as_they_were(
     service: SandboxService, quickstart: dict[str, Any], db_path: Path, clock: FakeClock
 ) -> None:
@@ -69,12 +81,7 @@ def test_tasks_dropped_from_memory_read_back_as_they_were(
         "Customer Care Requests - Spanish",
         "Customer Care Requests - English",
     }
-    service.close()
-    restarted = SandboxService(SqliteStore(db_path), clock)
-    try:
-        assert _all_tasks(restarted, qs["scope"]) == listed
-    finally:
-        restarted.close()
+    assert _tasks_after_restart(service, db_path, clock, qs["scope"]) == listed
 
 
 def test_a_whole_lifecycle_runs_with_every_task_read_back(
@@ -108,13 +115,8 @@ def test_a_rename_reaches_every_task_not_in_memory(
     after = _all_tasks(service, qs["scope"])
     assert {t["task_queue_friendly_name"] for t in after} == {"Español"}
     assert all(service.etag("task", qs["scope"], sid) != etag for sid, etag in etags.items())
-    service.close()
-    restarted = SandboxService(SqliteStore(db_path), clock)
-    try:
-        names = {t["task_queue_friendly_name"] for t in _all_tasks(restarted, qs["scope"])}
-        assert names == {"Español"}
-    finally:
-        restarted.close()
+    restarted = _tasks_after_restart(service, db_path, clock, qs["scope"])
+    assert {t["task_queue_friendly_name"] for t in restarted} == {"Español"}
 
 
 def test_lists_and_statistics_count_tasks_without_keeping_them(
