@@ -37,6 +37,7 @@ import asyncio
 import gc
 import json
 import logging
+import socket
 import threading
 import time
 from _codecs import escape_decode
@@ -48,6 +49,7 @@ from urllib.parse import unquote_to_bytes
 
 from multidict import istr
 
+from taskrouter_cli.callbacks.dealer import ConnectionDealer, listening_sockets, receive_connections
 from taskrouter_cli.callbacks.instructions import DEFER, Reply
 from taskrouter_cli.callbacks.log import CallbackRecord, CallbackRecorder, now_text
 from taskrouter_cli.errors import NetworkError, UsageError
@@ -126,8 +128,9 @@ class ServerConfig:
     """Seconds a request may take to send its body once its headers are in."""
     forwarder: Forwarder | None = None
     """``--forward-to``: verified assignment callbacks are answered by this handler."""
-    reuse_port: bool = False
-    """Listen with SO_REUSEPORT, so that ``serve --workers`` processes share the port."""
+    deal_connections: bool = False
+    """``serve --workers``: accept every connection here and deal them in turn to this process
+    and the workers (see callbacks/dealer.py)."""
     console: Console | None = None
     """``--ui``: the agent console answers every path but /assignment and /events."""
 
@@ -624,10 +627,20 @@ class CallbackServer:
     and raises :class:`NetworkError` when it cannot bind. ``stop()`` closes it and joins.
     """
 
-    def __init__(self, config: ServerConfig, recorder: CallbackRecorder | None = None) -> None:
+    def __init__(
+        self,
+        config: ServerConfig,
+        recorder: CallbackRecorder | None = None,
+        accepted_from: socket.socket | None = None,
+    ) -> None:
+        """``accepted_from``: a ``serve --workers`` worker listens on nothing and serves the
+        connections the serve process deals it down this socket (see callbacks/dealer.py)."""
         self.config = config
         self.recorder = recorder
         self.handler = CallbackHandler(config, recorder, self.local_base)
+        self._accepted_from = accepted_from
+        self._dealer: ConnectionDealer | None = None
+        self._adopting: set[asyncio.Future[Any]] = set()
         self.port: int = config.port
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: Any = None
@@ -701,6 +714,8 @@ class CallbackServer:
             loop.run_until_complete(self._open())
         except BaseException as exc:  # noqa: BLE001 - reported by start()
             self._error = exc
+            if self.guard is not None:  # else "Task was destroyed but it is pending!" on stderr
+                loop.run_until_complete(self.guard.close())
             self._ready.set()
             loop.close()
             return
@@ -727,23 +742,47 @@ class CallbackServer:
             body_timeout=self.config.body_timeout,
         )
         self.guard.install(low_level)
-        site = web.TCPSite(
-            self._runner,
-            self.config.host,
-            self.config.port,
-            backlog=backlog,
-            reuse_port=self.config.reuse_port or None,
-        )
-        await site.start()
+        loop = asyncio.get_running_loop()
+
+        def serve_here(connection: socket.socket) -> None:
+            adopting = asyncio.ensure_future(loop.connect_accepted_socket(low_level, connection))
+            self._adopting.add(adopting)
+            adopting.add_done_callback(self._adopted)
+
+        if self._accepted_from is not None:
+            receive_connections(self._accepted_from, serve_here)
+        elif self.config.deal_connections:
+            self._dealer = ConnectionDealer(serve_here)
+            self._dealer.listen(listening_sockets(self.config.host, self.config.port, backlog))
+            self.port = self._dealer.port
+        else:
+            site = web.TCPSite(self._runner, self.config.host, self.config.port, backlog=backlog)
+            await site.start()
+            server = getattr(site, "_server", None)
+            sockets = getattr(server, "sockets", None) or []
+            if sockets:
+                self.port = int(sockets[0].getsockname()[1])
         if self.recorder is not None:
-            self.recorder.attach(asyncio.get_running_loop())
-        server = getattr(site, "_server", None)
-        sockets = getattr(server, "sockets", None) or []
-        if sockets:
-            self.port = int(sockets[0].getsockname()[1])
+            self.recorder.attach(loop)
         self.handler.forget_base()
 
+    def _adopted(self, adopting: asyncio.Future[Any]) -> None:
+        self._adopting.discard(adopting)
+        if not adopting.cancelled() and adopting.exception() is not None:
+            logger.debug("trcli serve: a dealt connection failed", exc_info=adopting.exception())
+
+    def deal_to(self, channel: socket.socket) -> None:
+        """``serve --workers``: deal connections to the worker at the other end of ``channel``
+        too (any thread; the server must deal connections, see ServerConfig)."""
+        loop, dealer = self._loop, self._dealer
+        if loop is None or dealer is None:
+            raise RuntimeError("this server does not deal its connections")
+        loop.call_soon_threadsafe(dealer.add_worker, channel)
+
     async def _close(self) -> None:
+        if self._dealer is not None:
+            self._dealer.close()
+            self._dealer = None
         if self.recorder is not None:
             self.recorder.attach(None)
         if self.config.forwarder is not None:

@@ -3,8 +3,9 @@
 One Python process answers about as many signed callbacks a second as ``php -S`` (aiohttp's
 own work is about half of each request, see docs/benchmarks.md); a second core needs a second
 process. The ``serve`` process keeps its own server and starts N-1 worker processes (the
-``spawn`` start method: nothing of the parent's threads or tunnel is inherited). Every process
-listens on the same address with SO_REUSEPORT, and the kernel spreads connections between them.
+``spawn`` start method: nothing of the parent's threads or tunnel is inherited). The ``serve``
+process alone listens: it accepts every connection and deals them in turn to itself and each
+worker, which gets its connections' sockets over a Unix socket (callbacks/dealer.py).
 
 Workers keep no log of their own: each sends its records, as JSON lines (one message per
 20 ms batch), through a pipe to the ``serve`` process, whose :class:`CallbackRecorder` writes
@@ -13,9 +14,9 @@ the one callback log and the one live view. Per process, not shared: the replay 
 
 Usage::
 
-    server.start()                                  # the serve process's own, reuse_port=True
-    pool = WorkerPool(server.config, server.port, recorder, count=1)
-    pool.start()                                    # returns once every worker listens
+    server.start()                                  # the serve process's own, deal_connections
+    pool = WorkerPool(server.config, server.port, recorder, count=1, deal_to=server.deal_to)
+    pool.start()                                    # returns once every worker serves
     ...
     pool.stop()                                     # before server.stop(): their last records
 """
@@ -25,7 +26,9 @@ from __future__ import annotations
 import dataclasses
 import multiprocessing
 import signal
+import socket
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from taskrouter_cli.errors import NetworkError
@@ -40,8 +43,9 @@ READY = b"ready"
 START_TIMEOUT = 30.0
 
 
-def serve_worker(config: ServerConfig, connection: Connection) -> None:
-    """A worker process: serve ``config`` until SIGTERM/SIGINT; records go to ``connection``."""
+def serve_worker(config: ServerConfig, connection: Connection, dealt: socket.socket) -> None:
+    """A worker process: serve the connections dealt down ``dealt`` until SIGTERM/SIGINT;
+    records go to ``connection``."""
     from taskrouter_cli.callbacks.app import CallbackServer
     from taskrouter_cli.callbacks.log import CallbackRecorder
 
@@ -50,7 +54,7 @@ def serve_worker(config: ServerConfig, connection: Connection) -> None:
         signal.signal(number, lambda signum, frame: stop.set())
     # Each batch of the worker's JSON lines goes down the pipe as one message.
     recorder = CallbackRecorder(None, live="off", forward=connection.send_bytes)
-    server = CallbackServer(config, recorder=recorder)
+    server = CallbackServer(config, recorder=recorder, accepted_from=dealt)
     try:
         server.start()
     except Exception as exc:  # noqa: BLE001 - reported by the parent as one line
@@ -66,14 +70,22 @@ def serve_worker(config: ServerConfig, connection: Connection) -> None:
 
 
 class WorkerPool:
-    """``count`` processes serving ``config`` on ``port``; their records go to ``recorder``."""
+    """``count`` processes serving ``config`` for ``port``, each on the connections it is dealt
+    through ``deal_to`` (the serve process's CallbackServer.deal_to); their records go to
+    ``recorder``."""
 
     def __init__(
-        self, config: ServerConfig, port: int, recorder: CallbackRecorder, count: int
+        self,
+        config: ServerConfig,
+        port: int,
+        recorder: CallbackRecorder,
+        count: int,
+        deal_to: Callable[[socket.socket], None],
     ) -> None:
-        self.config = dataclasses.replace(config, port=port, reuse_port=True)
+        self.config = dataclasses.replace(config, port=port, deal_connections=False)
         self.recorder = recorder
         self.count = count
+        self._deal_to = deal_to
         self._processes: list[Any] = []
         self._readers: list[threading.Thread] = []
 
@@ -81,26 +93,34 @@ class WorkerPool:
         """Start the workers; returns once each listens, else stops them all and raises."""
         context = multiprocessing.get_context("spawn")
         connections = []
+        channels = []
         for index in range(self.count):
             receiving, sending = context.Pipe(duplex=False)
+            here, there = socket.socketpair()
             process = context.Process(
                 target=serve_worker,
-                args=(self.config, sending),
+                args=(self.config, sending, there),
                 name=f"trcli-serve-worker-{index + 1}",
                 daemon=True,
             )
             process.start()
             sending.close()  # the child holds its own end: EOF here once it exits
+            there.close()
             self._processes.append(process)
             connections.append(receiving)
+            channels.append(here)
         try:
             for connection in connections:
                 self._await_ready(connection)
         except BaseException:
             for connection in connections:
                 connection.close()
+            for channel in channels:
+                channel.close()
             self.stop()
             raise
+        for channel in channels:
+            self._deal_to(channel)
         for index, connection in enumerate(connections):
             reader = threading.Thread(
                 target=self._read, args=(connection,), name=f"trcli-serve-log-{index + 1}"

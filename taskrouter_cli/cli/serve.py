@@ -132,7 +132,7 @@ class ServeOptions:
     type=click.IntRange(1, 64),
     default=1,
     show_default=True,
-    help="Processes answering on the port (SO_REUSEPORT), one log; 2 uses two cores.",
+    help="Processes answering on the port (connections dealt in turn), one log.",
 )
 @workspace_option
 @json_option
@@ -378,7 +378,7 @@ def run(app: AppContext, options: ServeOptions) -> None:
         rules=rules,
         reject_replays=options.reject_replays,
         forwarder=forwarder,
-        reuse_port=options.workers > 1,
+        deal_connections=options.workers > 1,
         console=console,
     )
     server = CallbackServer(config, recorder=recorder)
@@ -398,7 +398,13 @@ def run(app: AppContext, options: ServeOptions) -> None:
         if options.workers > 1:
             from taskrouter_cli.callbacks.workers import WorkerPool
 
-            pool = WorkerPool(server.config, server.port, recorder, count=options.workers - 1)
+            pool = WorkerPool(
+                server.config,
+                server.port,
+                recorder,
+                count=options.workers - 1,
+                deal_to=server.deal_to,
+            )
             pool.start()
             processes = f", {options.workers} processes"
         routes = f"POST /assignment, POST /events, GET /healthz{processes}"

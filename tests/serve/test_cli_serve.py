@@ -178,6 +178,31 @@ def test_activity_names_are_resolved_against_the_workspace(sandbox: Any) -> None
     assert "No Activity named 'Napping'" in result.stderr and "Offline" in result.stderr
 
 
+@pytest.mark.parametrize("processes", [[], ["--workers", "2"]])
+def test_a_busy_port_is_one_line_on_stderr(
+    isolated_environment: Path, processes: list[str]
+) -> None:
+    import socket
+
+    env = {"TWILIO_ACCOUNT_SID": "AC" + "1" * 32, "TWILIO_AUTH_TOKEN": "0" * 32}
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        result = subprocess.run(
+            [sys.executable, "-m", "taskrouter_cli", "serve", "--port", port, *processes],
+            capture_output=True,
+            text=True,
+            env={**os.environ, **env},
+            timeout=60,
+            check=False,
+        )
+    assert result.returncode == ExitCode.USAGE
+    # nothing of the event loop's teardown (it said "Task was destroyed but it is pending!")
+    said = f"Error: Port {port} on 127.0.0.1 is already in use. Stop the other server or pick"
+    assert result.stderr.splitlines() == [f"{said} another port with --port"]
+
+
 def test_a_busy_port_fails_before_anything_is_pointed(quickstart: Quickstart, sandbox: Any) -> None:
     import socket
 

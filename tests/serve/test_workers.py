@@ -1,11 +1,14 @@
-"""`trcli serve --workers 2`: two processes answer on one port (SO_REUSEPORT) and every
-callback, whichever process answered it, lands once in the one log and the one --json stream."""
+"""`trcli serve --workers 2`: two processes answer on one port (the serve process deals the
+connections in turn) and every callback, whichever process answered it, lands once in the one
+log and the one --json stream."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
+import urllib.parse
 from pathlib import Path
 
 import requests
@@ -29,7 +32,7 @@ def workers(pid: int) -> list[int]:
 
 
 def send_callbacks(url: str, count: int) -> list[str]:
-    """``count`` signed callbacks, each on a new connection (so the kernel spreads them)."""
+    """``count`` signed callbacks, each on a new connection (so both processes answer some)."""
     sids = []
     for index in range(count):
         params = assignment_params(ReservationSid=f"WR{index:032x}")
@@ -75,3 +78,37 @@ def test_a_worker_that_dies_stops_serve_with_one_line(isolated_environment: Path
     assert code != 0
     assert "worker process stopped unexpectedly" in stderr
     assert "Traceback" not in stderr
+
+
+def test_connections_are_dealt_to_the_processes_in_turn(isolated_environment: Path) -> None:
+    # Connection i (kept alive) carries i + 1 callbacks; /healthz asked on a connection tells
+    # how many callbacks the process serving it answered. Dealt in turn, the even connections
+    # share one process (1 + 3 + 5 + 7 = 16 callbacks) and the odd ones the other (2 + 4 + 6 +
+    # 8 = 20); split by a hash of the addresses (SO_REUSEPORT), they almost never are.
+    serve = ServeProcess(["--workers", "2"], ENV)
+    try:
+        url = serve.next_json()["assignment_url"]
+        target = urllib.parse.urlsplit(url)
+        connections = [http.client.HTTPConnection(target.netloc, timeout=10) for _ in range(8)]
+        for connection in connections:
+            connection.connect()  # in order: accepted in this order
+        for index, connection in enumerate(connections):
+            for number in range(index + 1):
+                params = assignment_params(ReservationSid=f"WR{index:016x}{number:016x}")
+                body = urllib.parse.urlencode(params)
+                headers = {**FORM, "X-Twilio-Signature": sign(url, params)}
+                connection.request("POST", target.path, body, headers)
+                answer = connection.getresponse()
+                assert answer.status == 200, answer.read()
+                answer.read()
+        answered = []
+        for connection in connections:
+            connection.request("GET", "/healthz")
+            answered.append(json.loads(connection.getresponse().read())["answered"])
+            connection.close()
+        code, stderr = serve.stop(signal.SIGTERM)
+    finally:
+        if serve.process.poll() is None:
+            serve.process.kill()
+    assert code == 0, stderr
+    assert {tuple(answered[0::2]), tuple(answered[1::2])} == {(16,) * 4, (20,) * 4}, answered
