@@ -29,7 +29,7 @@ from typing import IO, Any, NamedTuple
 import orjson
 
 from taskrouter_cli.guards.private_files import open_private_append
-from taskrouter_cli.guards.terminal import escape_control
+from taskrouter_cli.guards.terminal import escape_markup
 from taskrouter_cli.sids import labelled
 
 LOG_FILE_NAME = "callbacks.jsonl"
@@ -189,12 +189,6 @@ def read_records(path: Path) -> tuple[list[CallbackRecord], int]:
 
 # -------------------------------------------------------------------------------------------
 # Live view
-
-
-def escape_markup(text: str) -> str:
-    """Escape rich markup and terminal control characters in untrusted text (attributes,
-    SIDs and names come from the network)."""
-    return escape_control(text).replace("\\", "\\\\").replace("[", "\\[")
 
 
 def _short_json(value: Any, limit: int = 120) -> str:

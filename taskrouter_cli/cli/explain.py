@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from taskrouter_cli.cli.context import AppContext, json_option, pass_app, workspace_option
+from taskrouter_cli.guards.terminal import escape_markup as inert
 
 
 @click.command(name="explain")
@@ -44,15 +45,6 @@ def _mark(value: bool | None) -> str:
     if value is None:
         return "-"
     return "[green]✓[/green]" if value else "[red]✗[/red]"
-
-
-def inert(text: str) -> str:
-    """Outside data made inert: control characters shown as escapes, rich markup escaped."""
-    from rich.markup import escape
-
-    from taskrouter_cli.guards.terminal import escape_control
-
-    return escape(escape_control(text))
 
 
 def render(result: Any) -> None:

@@ -289,14 +289,12 @@ def _banner(template: str, **values: str) -> None:
     are shown as they are (a database path with brackets is not read as markup). On a terminal
     rich renders it; otherwise it is written as plain text without importing rich, so that a
     sandbox started by a script or a test answers its first request ~15 ms sooner."""
-    from taskrouter_cli.guards.terminal import escape_control
+    from taskrouter_cli.guards.terminal import escape_control, escape_markup
 
     if sys.stderr.isatty():
-        from rich.markup import escape
-
         from taskrouter_cli.output import info
 
-        shown = {name: escape(escape_control(value)) for name, value in values.items()}
+        shown = {name: escape_markup(value) for name, value in values.items()}
         info(template.format(**shown))
         return
     click.echo(escape_control(_BANNER_MARKUP.sub("", template).format(**values)), err=True)

@@ -170,3 +170,27 @@ def test_a_worker_batch_is_logged_as_sent_and_its_refused_lines_are_rate_limited
     out = capsys.readouterr().out
     assert f"task {record(0).task_sid}" in out
     assert f"… {recorder.count - LIVE_MAX_PER_SECOND} more callback(s) not shown" in out
+
+
+def test_the_live_view_shows_backslashes_and_brackets_in_callback_data_exactly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # What the sender sent, once: a backslash is not doubled, a tag-like [bold] is not a
+    # style, and a trailing backslash does not escape the view's own closing tag.
+    worker = r"CORP\alice [bold]x[/bold] \[red] C:\new\ "[:-1]
+    attributes = {"path": "C:\\temp\\"}  # shown as the JSON the log holds: "C:\\temp\\"
+    error = r"Invalid X-Twilio-Signature \ [this] ends\ "[:-1]
+    recorder = started_recorder(tmp_path / "callbacks.jsonl", "rich")
+    recorder.record(record(1, worker_sid="WK" + "1" * 32, worker_name=worker))
+    recorder.record(record(2, task_attributes=attributes))
+    recorder.record(record(3, status=403, signature="invalid", error=error, hint=r"a\b"))
+    recorder.record(record(4, reservation_sid="WR\\\\"))  # its next command ends in [/bold]
+    assert recorder.flush()
+    recorder.stop()
+    out = capsys.readouterr().out
+    assert f"worker {worker} (WK{'1' * 32})" in out
+    assert 'attributes {"path":"C:\\\\temp\\\\"}' in out
+    assert f"403 assignment  {error}\n" in out
+    assert "fix: a\\b\n" in out
+    assert "reservation WR\\\\  worker" in out
+    assert "next: trcli reservation accept WR\\\\\n" in out
