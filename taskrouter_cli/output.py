@@ -216,3 +216,22 @@ def pretty_json_text(text: str | None) -> str:
         return json.dumps(json.loads(text), indent=2)
     except ValueError:
         return escape_control(text)
+
+
+def escape_markup(text: str) -> str:
+    """Outside data to put in rich markup, shown exactly as it is wherever it is put.
+
+    Control characters become escapes (:func:`escape_control`); the rest is rich's own
+    ``escape``, which makes a tag-like ``[...]`` literal and doubles the backslashes right
+    before one -- the only backslashes rich reads as escapes. A run of backslashes at the end
+    would escape whatever tag follows the text, but doubling it (as ``escape`` does for one)
+    would show it twice anywhere else; so the run is doubled and closed by an empty style
+    (``[b][/b]``, which shows nothing): each backslash is shown once, before a tag or not.
+    """
+    from rich.markup import escape
+
+    text = escape_control(text)
+    body = text.rstrip("\\")
+    if len(body) == len(text):
+        return escape(text)
+    return escape(body) + "\\" * (2 * (len(text) - len(body))) + "[b][/b]"

@@ -29,7 +29,7 @@ from typing import IO, Any, NamedTuple
 import orjson
 
 from taskrouter_cli.guards.private_files import open_private_append
-from taskrouter_cli.guards.terminal import escape_markup
+from taskrouter_cli.output import escape_markup
 from taskrouter_cli.sids import labelled
 
 LOG_FILE_NAME = "callbacks.jsonl"

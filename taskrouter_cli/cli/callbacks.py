@@ -33,7 +33,7 @@ def _load() -> list[Any]:
 
 def _text(value: Any) -> Any:
     """Escape rich markup in text that came from the network."""
-    from taskrouter_cli.guards.terminal import escape_markup
+    from taskrouter_cli.output import escape_markup
 
     return escape_markup(value) if isinstance(value, str) else value
 

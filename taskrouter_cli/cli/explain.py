@@ -8,7 +8,6 @@ from typing import Any
 import click
 
 from taskrouter_cli.cli.context import AppContext, json_option, pass_app, workspace_option
-from taskrouter_cli.guards.terminal import escape_markup as inert
 
 
 @click.command(name="explain")
@@ -51,6 +50,7 @@ def render(result: Any) -> None:
     from rich.table import Table
 
     from taskrouter_cli import output
+    from taskrouter_cli.output import escape_markup as inert
 
     console = output.console()
     age = f", age {result.age} s" if result.age is not None else ""

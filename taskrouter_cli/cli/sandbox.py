@@ -289,10 +289,10 @@ def _banner(template: str, **values: str) -> None:
     are shown as they are (a database path with brackets is not read as markup). On a terminal
     rich renders it; otherwise it is written as plain text without importing rich, so that a
     sandbox started by a script or a test answers its first request ~15 ms sooner."""
-    from taskrouter_cli.guards.terminal import escape_control, escape_markup
+    from taskrouter_cli.guards.terminal import escape_control
 
     if sys.stderr.isatty():
-        from taskrouter_cli.output import info
+        from taskrouter_cli.output import escape_markup, info
 
         shown = {name: escape_markup(value) for name, value in values.items()}
         info(template.format(**shown))
