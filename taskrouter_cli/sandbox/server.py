@@ -28,6 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from taskrouter_cli.garbage_collection import tune_for_serving
 from taskrouter_cli.guards.connections import (
     BODY_TIMEOUT,
     ConnectionGuard,
@@ -394,6 +395,7 @@ def run_foreground(
         serving.request_stop()
 
     def ready(actual_port: int) -> None:
+        tune_for_serving()  # this process only serves: see garbage_collection.py
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             try:
