@@ -160,13 +160,20 @@ def test_serve_tunnel_with_api_key_auth_asks_for_the_auth_token(
 
 
 def test_serve_tunnel_errors_exit_with_one_line(
-    ngrok_calls: dict[str, list[Any]], monkeypatch: pytest.MonkeyPatch
+    ngrok_calls: dict[str, list[Any]], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     def failing(*args: Any, **kwargs: Any) -> None:
         raise PyngrokNgrokInstallError("An error occurred while downloading ngrok")
 
     monkeypatch.setattr(ngrok, "connect", failing)
-    env = {"TWILIO_ACCOUNT_SID": "AC" + "1" * 32, "TWILIO_AUTH_TOKEN": "x", "NGROK_AUTHTOKEN": "t"}
+    env = {
+        "TWILIO_ACCOUNT_SID": "AC" + "1" * 32,
+        "TWILIO_AUTH_TOKEN": "x",
+        "NGROK_AUTHTOKEN": "t",
+        # an agent path that does not exist, whatever this machine has installed: the notice
+        # below must not depend on ~/.config/ngrok or on PATH
+        "PYNGROK_NGROK_PATH": str(tmp_path / "absent" / "ngrok"),
+    }
     result = CliRunner().invoke(cli, ["serve", "--tunnel", "--port", "0"], env=env)
     assert result.exit_code == ExitCode.NETWORK
     notice, error = result.stderr.splitlines()  # the download notice, then the one-line error
