@@ -112,3 +112,30 @@ def test_connections_are_dealt_to_the_processes_in_turn(isolated_environment: Pa
             serve.process.kill()
     assert code == 0, stderr
     assert {tuple(answered[0::2]), tuple(answered[1::2])} == {(16,) * 4, (20,) * 4}, answered
+
+
+def test_a_workers_log_pipe_takes_a_full_batch_without_waiting_for_the_reader() -> None:
+    # ~20 ms of log lines under load (70-150 KB) must not block the worker's event loop
+    # until the serve process reads: a default 64 KiB pipe blocks on this write.
+    import multiprocessing
+    import threading
+
+    from taskrouter_cli.callbacks.workers import worker_pipe
+
+    receiving, sending = worker_pipe(multiprocessing.get_context("spawn"))
+    batch = b'{"kind":"assignment"}\n' * 8_000  # 176 KB
+    sent = threading.Event()
+
+    def send() -> None:
+        sending.send_bytes(batch)
+        sent.set()
+
+    threading.Thread(target=send, daemon=True).start()
+    try:
+        assert sent.wait(5), "sending a batch waited for the reader"
+        assert receiving.recv_bytes() == batch
+    finally:
+        if not sent.is_set():
+            receiving.recv_bytes()  # let the sending thread finish
+        receiving.close()
+        sending.close()
