@@ -73,6 +73,24 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def main_thread_wait_seconds(pid: int) -> float:
+    """Time ``pid``'s main thread has spent runnable but waiting for a core (the second field
+    of /proc/<pid>/task/<pid>/schedstat, in ns; 0 where the kernel does not keep it)."""
+    try:
+        fields = Path(f"/proc/{pid}/task/{pid}/schedstat").read_text().split()
+        return int(fields[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def cores_busy() -> tuple[float, float]:
+    """(busy, total) CPU time of the whole machine so far, in clock ticks (/proc/stat's cpu
+    line: busy is everything but idle and iowait)."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    total = sum(fields[:8])  # guest time is already counted in user and nice
+    return total - fields[3] - fields[4], total
+
+
 def main_thread_cpu_seconds(pid: int) -> float:
     """CPU time of ``pid``'s main thread alone (the sandbox's event loop; its store writer
     thread is the rest of :func:`cpu_seconds`)."""
@@ -132,7 +150,11 @@ class LifecycleResult:
     observed_ms: list[float] = field(default_factory=list)
     sandbox_cpu: float = 0.0
     loop_cpu: float = 0.0
+    loop_wait: float = 0.0
+    """Seconds the loop thread was runnable but waiting for a core."""
     driver_cpu: float = 0.0
+    cores_busy_pct: float = 0.0
+    """How busy the machine's cores were during the run, all processes (100 = all of them)."""
     events: int = 0
 
 
@@ -323,11 +345,16 @@ async def _drive(
         await driver.lifecycles(path, workflow, available, min(0.5, seconds / 4))
         cpu_before, own_before = cpu_seconds(pid), time.process_time()
         loop_before = main_thread_cpu_seconds(pid)
+        wait_before, (busy_before, total_before) = main_thread_wait_seconds(pid), cores_busy()
         events_before = driver.events_received
         result = await driver.lifecycles(path, workflow, available, seconds)
         result.events = driver.events_received - events_before
         result.sandbox_cpu = cpu_seconds(pid) - cpu_before
         result.loop_cpu = main_thread_cpu_seconds(pid) - loop_before
+        result.loop_wait = main_thread_wait_seconds(pid) - wait_before
+        busy_after, total_after = cores_busy()
+        elapsed_ticks = max(1.0, total_after - total_before)
+        result.cores_busy_pct = 100 * (busy_after - busy_before) / elapsed_ticks
         result.driver_cpu = time.process_time() - own_before
         return result
     finally:
@@ -358,7 +385,9 @@ def bench_lifecycles(report: Report, workdir: Path, seconds: float, full: bool) 
             observed_p50_ms=median(result.observed_ms),
             sandbox_cpu_ms_per_lifecycle=1000 * result.sandbox_cpu / max(1, result.completed),
             loop_cpu_ms_per_lifecycle=1000 * result.loop_cpu / max(1, result.completed),
+            loop_wait_ms_per_lifecycle=1000 * result.loop_wait / max(1, result.completed),
             driver_cpu_ms_per_lifecycle=1000 * result.driver_cpu / max(1, result.completed),
+            cores_busy_pct=result.cores_busy_pct,
             events_per_lifecycle=result.events / max(1, result.completed),
             sandbox_cpu_pct=100 * result.sandbox_cpu / result.seconds if result.seconds else 0,
             driver_cpu_pct=100 * result.driver_cpu / result.seconds if result.seconds else 0,

@@ -77,16 +77,23 @@ def serve_figures(report: Report | None) -> list[Figure]:
 
 
 def _cpu_split(row: dict[str, Any]) -> str:
-    """Where a lifecycle's CPU went: the sandbox's loop thread (the bound on its rate), its
-    store writer thread, and the measuring client."""
+    """Where a lifecycle's CPU went: the sandbox's loop thread (the bound on its rate) and the
+    time it waited for a core, its store writer thread, the measuring client; and how busy the
+    machine's cores were (well under 100% while the loop thread waits: it is the scheduling,
+    not a lack of CPU)."""
     loop = row.get("loop_cpu_ms_per_lifecycle")
     if loop is None:
         return ""
     writer = row["sandbox_cpu_ms_per_lifecycle"] - loop
     driver = row.get("driver_cpu_ms_per_lifecycle")
-    text = f" (loop thread {_number(loop, 2)} ms, store writer {_number(writer, 2)} ms)"
+    wait = row.get("loop_wait_ms_per_lifecycle")
+    waited = f" + {_number(wait, 2)} ms waiting for a core" if wait else ""
+    text = f" (loop thread {_number(loop, 2)} ms{waited}, store writer {_number(writer, 2)} ms)"
     if driver is not None:
         text += f"; the measuring client {_number(driver, 2)} ms"
+    busy = row.get("cores_busy_pct")
+    if busy is not None:
+        text += f"; the cores {_number(busy)}% busy"
     return text
 
 
