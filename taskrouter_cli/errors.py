@@ -1,7 +1,7 @@
 """Errors that reach the user, and the exit codes they map to.
 
 Nothing here imports click: the CLI layer turns a :class:`TrcliError` into one line on stderr and
-the exit code it carries. Exit codes are a documented contract (see README, "Exit codes").
+the exit code it carries. Exit codes are a documented contract (see docs/output.md, "Exit codes").
 """
 
 from __future__ import annotations
