@@ -111,7 +111,8 @@ def test_sigkill_during_concurrent_writes_loses_nothing_acknowledged(tmp_path: P
         if process.poll() is None:
             process.kill()
             process.wait(10)
-    assert sum(w.acknowledged for w in writers) >= KILL_AFTER
+    acknowledged = [w.acknowledged for w in writers]
+    assert sum(acknowledged) >= KILL_AFTER, f"only {acknowledged} acknowledged within 30 s"
 
     restarted = start_sandbox(port_file, "--db", str(db))
     try:
@@ -127,7 +128,8 @@ def test_sigkill_during_concurrent_writes_loses_nothing_acknowledged(tmp_path: P
         assert not missing, f"{len(missing)} acknowledged tasks lost"
         for writer in writers:
             worker = session.get(f"{base}/v1/Workspaces/{ws}/Workers/{writer.worker}", timeout=10)
-            counter = json.loads(worker.json()["attributes"])["counter"]
+            # a writer whose every update went unanswered (killed first) claims nothing
+            counter = json.loads(worker.json()["attributes"]).get("counter", 0)
             assert counter >= writer.last_counter, (writer.name, counter, writer.last_counter)
         # still writable after the restart
         created = session.post(f"{base}/v1/Workspaces/{ws}/Tasks", data={}, timeout=10)
