@@ -27,6 +27,8 @@ from collections.abc import Callable
 
 ServeHere = Callable[[socket.socket], None]
 
+ACCEPTS_PER_TURN = 128
+"""Connections accepted per readiness of a listening socket: then requests get the loop."""
 ACCEPT_RETRY_SECONDS = 1.0
 """Out of file descriptors (or memory): accept again after this long (asyncio waits as long)."""
 SCARCE = frozenset((errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM))
@@ -96,7 +98,7 @@ class ConnectionDealer:
         self._listeners, self._turns = [], [None]
 
     def _accept(self, listener: socket.socket) -> None:
-        while True:
+        for _ in range(ACCEPTS_PER_TURN):
             try:
                 connection, _ = listener.accept()
             except (BlockingIOError, InterruptedError):
