@@ -20,9 +20,10 @@ request:
    generations keep Python's ratios (10 and 10), so garbage that survives is still collected,
    only less often; memory stays bounded.
 
-Only for a process that runs nothing but the server (``trcli sandbox``, ``trcli serve``): the
-collector is process-wide, so a server started inside another program (tests, ``trcli
-tutorial``) leaves it alone.
+Only ``trcli sandbox`` calls it (``sandbox/server.py``, ``run_foreground``): the collector is
+process-wide, so a sandbox started inside another program (tests, ``trcli tutorial``) leaves it
+alone. ``trcli serve`` does not: it spent ~0.4% of its CPU collecting, at most 1.5 ms at a time,
+and a higher threshold measured no change there.
 """
 
 from __future__ import annotations

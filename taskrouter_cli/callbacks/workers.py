@@ -111,7 +111,8 @@ class WorkerPool:
         self._readers: list[threading.Thread] = []
 
     def start(self) -> None:
-        """Start the workers; returns once each listens, else stops them all and raises."""
+        """Start the workers; returns once each is ready for the connections it is dealt, else
+        stops them all and raises."""
         context = multiprocessing.get_context("spawn")
         connections = []
         channels = []
