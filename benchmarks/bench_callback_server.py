@@ -38,7 +38,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from benchmarks.common import Report, percentile
+from benchmarks.common import Report, percentile, tree_cpu_seconds
 from taskrouter_cli.callbacks.app import REPLAY_MEMORY
 
 HERE = Path(__file__).resolve().parent
@@ -94,22 +94,6 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 2
         except OSError:
             time.sleep(0.05)
     raise RuntimeError(f"server not answering {url} after {timeout:.0f} s")
-
-
-def tree_cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of ``pid`` and its live children (``serve --workers``)."""
-    total = 0.0
-    pending = [pid]
-    while pending:
-        current = pending.pop()
-        try:
-            stat = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
-            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
-        except OSError:
-            continue
-        total += (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
-        pending.extend(int(child) for child in children)
-    return total
 
 
 @contextmanager

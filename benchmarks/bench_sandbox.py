@@ -50,7 +50,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import REPO, Report, median, percentile
+from benchmarks.common import REPO, Report, median, percentile, tree_cpu_seconds
 
 ACCOUNT = "AC" + "b" * 32
 TOKEN = "c" * 32
@@ -65,12 +65,6 @@ def vm_rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     raise RuntimeError(f"no VmRSS for process {pid}")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of ``pid`` so far (/proc/<pid>/stat)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main_thread_wait_seconds(pid: int) -> float:
@@ -93,7 +87,7 @@ def cores_busy() -> tuple[float, float]:
 
 def main_thread_cpu_seconds(pid: int) -> float:
     """CPU time of ``pid``'s main thread alone (the sandbox's event loop; its store writer
-    thread is the rest of :func:`cpu_seconds`)."""
+    process and its other threads are the rest of :func:`tree_cpu_seconds`)."""
     fields = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
@@ -343,13 +337,13 @@ async def _drive(
         path, workflow, available = await driver.setup(workers)
         # a short warm-up (connections, caches), not counted
         await driver.lifecycles(path, workflow, available, min(0.5, seconds / 4))
-        cpu_before, own_before = cpu_seconds(pid), time.process_time()
+        cpu_before, own_before = tree_cpu_seconds(pid), time.process_time()
         loop_before = main_thread_cpu_seconds(pid)
         wait_before, (busy_before, total_before) = main_thread_wait_seconds(pid), cores_busy()
         events_before = driver.events_received
         result = await driver.lifecycles(path, workflow, available, seconds)
         result.events = driver.events_received - events_before
-        result.sandbox_cpu = cpu_seconds(pid) - cpu_before
+        result.sandbox_cpu = tree_cpu_seconds(pid) - cpu_before
         result.loop_cpu = main_thread_cpu_seconds(pid) - loop_before
         result.loop_wait = main_thread_wait_seconds(pid) - wait_before
         busy_after, total_after = cores_busy()

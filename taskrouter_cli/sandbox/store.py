@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -27,7 +26,9 @@ from typing import Any, NamedTuple, cast
 
 from taskrouter_cli.guards.private_files import ensure_private_file, tighten
 
+from .body_codec import pack, unpack
 from .store_writer import BatchWriter
+from .writer_process import Statement, WriterProcess
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -79,57 +80,6 @@ CREATE INDEX IF NOT EXISTS events_worker_sid ON events (worker_sid) WHERE worker
 CREATE INDEX IF NOT EXISTS events_reservation_sid ON events (reservation_sid)
     WHERE reservation_sid IS NOT NULL;
 """
-
-
-_PACKED_V1 = b"\x01"
-"""First byte of a packed body: raw deflate with :data:`_DICTIONARY_V1` (never change either;
-a new dictionary gets a new first byte, and :func:`unpack` keeps reading the old ones)."""
-_DICTIONARY_V1 = (
-    b'"friendly_name":"","date_created":"20","date_updated":"20","+00:00",'
-    b'"date_status_changed":"20","reservation_status":"pending","worker_sid":"WK",'
-    b'"worker_name":"","worker_activity_sid":"WA","worker_activity_name":"Available",'
-    b'"worker_attributes":"{}","activity_sid":"WA","activity_name":"Available","available":true,'
-    b'"account_sid":"AC","age":0,"assignment_status":"pending","attributes":"{\\"type\\": '
-    b'\\"","addons":"{}","task_queue_entered_date":"20","priority":0,"reason":null,'
-    b'"task_queue_sid":"WQ","task_queue_friendly_name":"","task_channel_sid":"TC",'
-    b'"task_channel_unique_name":"default","timeout":86400,"workflow_sid":"WW",'
-    b'"workflow_friendly_name":"","workspace_sid":"WS","virtual_start_time":"20",'
-    b'"ignore_capacity":null,"routing_target":null,"_created_ts":17,"_ttl_deadline":17,'
-    b'"_target_deadline":null,"_fixed_queue":null,"_step":[null,0],"_waiting":true,'
-    b'"_assignments":0,"_seq":1,"_rev":1}'
-    b'{"account_sid":"AC","description":"Task WT created","event_data":{"workspace_sid":null,'
-    b'"workspace_name":"","task_sid":null,"task_attributes":"{\\"type\\": \\"",'
-    b'"task_age":0,"task_priority":0,"task_assignment_status":"pending","task_channel_sid":"TC",'
-    b'"task_channel_unique_name":null,"task_date_created":17,"task_queue_sid":null,'
-    b'"task_queue_name":"","workflow_sid":null,"workflow_name":""},"resource_sid":"WT",'
-    b'"resource_type":"task"}'
-)
-_WINDOW_BITS = -12
-"""A 4 KB window (raw deflate): bodies are a few KB at most, and zlib's default 32 KB window
-with memLevel 8 makes every call allocate and clear ~270 KB (≈130 µs against ≈10 µs)."""
-
-
-_PACKER_V1 = zlib.compressobj(
-    1, zlib.DEFLATED, _WINDOW_BITS, 4, zlib.Z_DEFAULT_STRATEGY, _DICTIONARY_V1
-)
-"""Never used itself: each :func:`pack` works on a copy, which starts with the dictionary
-already loaded (a copy costs ~5 µs, a new compressor that loads the dictionary ~8 µs)."""
-
-
-def pack(text: str | bytes) -> bytes:
-    """A body as stored: deflated UTF-8 (a BLOB; bodies stored as TEXT still read back)."""
-    packer = _PACKER_V1.copy()
-    data = text if isinstance(text, bytes) else text.encode("utf-8")
-    return _PACKED_V1 + packer.compress(data) + packer.flush()
-
-
-def unpack(body: str | bytes) -> str:
-    if isinstance(body, str):
-        return body
-    if body[:1] != _PACKED_V1:
-        raise ValueError(f"unknown body format {body[:1]!r}")
-    unpacker = zlib.decompressobj(_WINDOW_BITS, _DICTIONARY_V1)
-    return (unpacker.decompress(body[1:]) + unpacker.flush()).decode("utf-8")
 
 
 class StoredRecord(NamedTuple):
@@ -212,6 +162,7 @@ class SqliteStore:
         else:
             self._conn.execute(f"PRAGMA page_size={MEMORY_PAGE_SIZE}")
         self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.execute("PRAGMA busy_timeout=10000")
         # 16 MB of page cache (SQLite's default is 2 MB). Measured with 100,000 pending tasks in
         # a SQLite file: creates cost the same with 16 MB as with 64 MB (~480-800 us each as the
         # file grows), and the process holds ~50 MB less (283 vs 336 MB resident).
@@ -224,10 +175,16 @@ class SqliteStore:
         self._batch: list[_Statement] = []
         self._in_flight: list[Future[None]] = []
         self._writer: BatchWriter[_Statement] | None = None
-        self.transactions = 0
-        """Transactions committed so far (the group commit merges many writes into one)."""
+        self._remote: WriterProcess | None = None  # commits for the writer thread (a file)
+        self._transactions = 0
         self._failed: BaseException | None = None
         self._rolled_back: set[Future[None]] = set()
+
+    @property
+    def transactions(self) -> int:
+        """Transactions committed so far (the group commit merges many writes into one)."""
+        remote = self._remote
+        return self._transactions + (remote.transactions if remote is not None else 0)
 
     # meta ------------------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
@@ -416,7 +373,7 @@ class SqliteStore:
         if thread is None:
             self._stop_writer()
         elif self._writer is None:
-            self._writer = BatchWriter(self._write_in_background, "sandbox-store-writer")
+            self._writer = self._start_writer()
 
     def commit_group(self) -> Future[None] | None:
         """Hand the group's writes to the writer thread; the future resolves once they are
@@ -457,6 +414,10 @@ class SqliteStore:
             except Exception:  # noqa: BLE001 -- their error is the one being handled
                 self._rolled_back.add(future)
         self._failed = None
+        remote = self._remote
+        if remote is not None and remote.ended:  # it was killed: start another
+            self._stop_remote()
+            self._remote = WriterProcess(self.path)
 
     def was_rolled_back(self, future: Future[None]) -> bool:
         """True (once) if ``future``'s failure was already handled by :meth:`rollback_group`."""
@@ -477,19 +438,29 @@ class SqliteStore:
         self._write_batch(batch, background=True)
 
     def _write_batch(self, batch: Sequence[_Statement], background: bool = False) -> None:
-        """One transaction for ``batch``. A failure rolls all of it back; on the writer thread
-        (``background``) the batches queued behind it fail too, until :meth:`rollback_group`."""
-        ready = _coalesced(batch)  # zlib frees the GIL while it deflates the bodies
+        """One transaction for ``batch``: in the writer process if there is one (from the
+        writer thread, ``background``), else on this connection. A failure rolls all of it
+        back; in the background the batches queued behind it fail too, until
+        :meth:`rollback_group`."""
+        remote = self._remote if background else None
+        ready = _coalesced(batch, packed=remote is None)
         conn = self._conn
         with self._lock:
             if self._failed is not None:
                 raise self._failed
+            if remote is not None:
+                try:
+                    remote.commit(ready)
+                except BaseException as exc:
+                    self._failed = exc
+                    raise
+                return
             try:
                 conn.execute("BEGIN")
-                for sql, rows in ready:
+                for sql, rows, _ in ready:
                     conn.executemany(sql, rows)
                 conn.execute("COMMIT")
-                self.transactions += 1
+                self._transactions += 1
             except BaseException as exc:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
@@ -497,22 +468,38 @@ class SqliteStore:
                     self._failed = exc
                 raise
 
+    def _start_writer(self) -> BatchWriter[_Statement]:
+        if self.path != ":memory:":  # another connection sees the database: another process
+            self._remote = WriterProcess(self.path)
+        return BatchWriter(self._write_in_background, "sandbox-store-writer")
+
     def _stop_writer(self) -> None:
         writer, self._writer = self._writer, None
         if writer is not None:
             writer.stop()
+        self._stop_remote()
+
+    def _stop_remote(self) -> None:
+        remote, self._remote = self._remote, None
+        if remote is not None:
+            remote.stop()
+            self._transactions += remote.transactions
 
 
-def _coalesced(batch: Sequence[_Statement]) -> list[tuple[str, list[tuple[Any, ...]]]]:
-    """The batch's statements with their bodies deflated, each run of the same statement made
-    one ``executemany`` (a loop turn's operations and deliveries each brought their own)."""
-    ready: list[tuple[str, list[tuple[Any, ...]]]] = []
+def _coalesced(batch: Sequence[_Statement], packed: bool = True) -> list[Statement]:
+    """The batch's statements, each run of the same statement made one ``executemany`` (a loop
+    turn's operations and deliveries each brought their own): with their bodies deflated, or
+    (not ``packed``) as plain tuples with the index of the body the writer process deflates."""
+    ready: list[Statement] = []
     for change in batch:
-        rows = change.packed_rows()
-        if ready and ready[-1][0] == change.sql:
+        if packed:
+            rows, at = change.packed_rows(), None
+        else:
+            rows, at = [tuple(row) for row in change.rows], change.packed
+        if ready and ready[-1][0] == change.sql and ready[-1][2] == at:
             ready[-1][1].extend(rows)
         else:
-            ready.append((change.sql, list(rows)))
+            ready.append((change.sql, list(rows), at))
     return ready
 
 

@@ -1,0 +1,197 @@
+"""The store's writer process: a sandbox on a SQLite file commits its group commits there. What
+it commits is in the database once it answers, a failed commit writes nothing of its batch, it
+dies with the sandbox, and a sandbox whose writer was killed fails only the answer waiting for
+it and starts another."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from taskrouter_cli.sandbox.body_codec import unpack
+from taskrouter_cli.sandbox.clock import FakeClock
+from taskrouter_cli.sandbox.server import SandboxServer
+from taskrouter_cli.sandbox.service import SandboxService
+from taskrouter_cli.sandbox.store import SqliteStore
+from taskrouter_cli.sandbox.writer_process import WriterProcess, WriterProcessEnded
+from tests.fixtures.sandbox import quickstart_workspace_sid
+
+linux_only = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="finds processes through /proc"
+)
+
+
+def make_table(path: Path) -> None:
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("CREATE TABLE t (k INTEGER PRIMARY KEY, body BLOB NOT NULL)")
+
+
+def rows(path: Path) -> dict[int, Any]:
+    with sqlite3.connect(path) as db:
+        return dict(db.execute("SELECT k, body FROM t").fetchall())
+
+
+def process_state(pid: int) -> str | None:
+    """The kernel's state letter of ``pid`` (``Z``: a zombie), or None once it is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return None
+
+
+def wait_until_dead(pid: int, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while process_state(pid) not in (None, "Z"):
+        assert time.monotonic() < deadline, f"process {pid} still alive after {seconds} s"
+        time.sleep(0.01)
+
+
+def writer_children(of: int) -> list[int]:
+    """The live store writer processes started by any thread of ``of``."""
+    found = []
+    children = []
+    for thread in Path(f"/proc/{of}/task").iterdir():
+        children += (thread / "children").read_text().split()
+    for child in children:
+        try:
+            command = Path(f"/proc/{child}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"writer_process" in command:
+            found.append(int(child))
+    return found
+
+
+def test_what_the_writer_process_answered_is_committed_with_its_bodies_deflated(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "w.db"
+    make_table(path)
+    writer = WriterProcess(str(path))
+    try:
+        writer.commit([("INSERT INTO t (k, body) VALUES (?, ?)", [(1, b'{"a": 1}')], 1)])
+        writer.commit([("INSERT INTO t (k, body) VALUES (?, ?)", [(2, "plain")], None)])
+        stored = rows(path)  # another connection, the moment the answers arrived
+        assert unpack(stored[1]) == '{"a": 1}' and stored[1] != b'{"a": 1}'
+        assert stored[2] == "plain"
+        assert writer.transactions == 2
+    finally:
+        writer.stop()
+    assert process_state(writer.pid) is None
+
+
+def test_a_failed_commit_raises_the_writers_error_writes_nothing_of_it_and_the_next_commits(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "w.db"
+    make_table(path)
+    writer = WriterProcess(str(path))
+    try:
+        insert = "INSERT INTO t (k, body) VALUES (?, ?)"
+        writer.commit([(insert, [(1, "one")], None)])
+        with pytest.raises(sqlite3.OperationalError, match="UNIQUE constraint failed"):
+            writer.commit([(insert, [(2, "two")], None), (insert, [(1, "again")], None)])
+        assert rows(path) == {1: "one"}
+        writer.commit([(insert, [(3, "three")], None)])
+        assert rows(path) == {1: "one", 3: "three"}
+    finally:
+        writer.stop()
+
+
+@linux_only
+def test_a_killed_writer_process_ends_the_writer_instead_of_hanging(tmp_path: Path) -> None:
+    path = tmp_path / "w.db"
+    make_table(path)
+    writer = WriterProcess(str(path))
+    try:
+        os.kill(writer.pid, signal.SIGKILL)
+        wait_until_dead(writer.pid)
+        with pytest.raises(WriterProcessEnded):
+            writer.commit([("INSERT INTO t (k, body) VALUES (?, ?)", [(1, "x")], None)])
+        assert writer.ended and rows(path) == {}
+    finally:
+        writer.stop()
+
+
+@linux_only
+def test_the_writer_process_dies_with_a_sandbox_killed_by_sigkill(tmp_path: Path) -> None:
+    path = tmp_path / "sandbox.db"
+    script = textwrap.dedent(
+        f"""
+        import sys, threading
+        from taskrouter_cli.sandbox.store import SqliteStore
+        store = SqliteStore({str(path)!r})
+        store.group_commits(threading.get_ident(), lambda: None)
+        print("ready", flush=True)
+        sys.stdin.read()
+        """
+    )
+    sandbox = subprocess.Popen(
+        [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    try:
+        assert sandbox.stdout is not None and sandbox.stdout.readline() == b"ready\n"
+        (writer,) = writer_children(sandbox.pid)
+        sandbox.kill()
+        sandbox.wait()
+        wait_until_dead(writer)
+    finally:
+        if sandbox.poll() is None:
+            sandbox.kill()
+            sandbox.wait()
+
+
+@linux_only
+def test_a_sandbox_whose_writer_process_was_killed_fails_that_answer_and_starts_another(
+    tmp_path: Path,
+) -> None:
+    """The writer is killed between two creates: the second gets a 500 (memory goes back to the
+    last commit: that task is gone), a new writer commits the third, and none is left behind
+    once the server stops."""
+    path = tmp_path / "sandbox.db"
+    service = SandboxService(SqliteStore(path), FakeClock())
+    service.seed_quickstart()
+    ws = quickstart_workspace_sid(service)
+
+    async def create(session: aiohttp.ClientSession, base: str, n: int) -> int:
+        async with session.post(
+            f"{base}/v1/Workspaces/{ws}/Tasks", data={"Attributes": f'{{"n": {n}}}'}
+        ) as answer:
+            return answer.status
+
+    async def scenario(base: str, authorization: str) -> list[str]:
+        async with aiohttp.ClientSession(headers={"Authorization": authorization}) as session:
+            assert await create(session, base, 1) == 201
+            (writer,) = writer_children(os.getpid())
+            os.kill(writer, signal.SIGKILL)
+            wait_until_dead(writer)
+            assert await create(session, base, 2) == 500
+            assert await create(session, base, 3) == 201
+            assert len(writer_children(os.getpid())) == 1
+            async with session.get(f"{base}/v1/Workspaces/{ws}/Tasks?PageSize=50") as listed:
+                return sorted(t["attributes"] for t in (await listed.json())["tasks"])
+
+    with SandboxServer(service) as server:
+        authorization = aiohttp.encode_basic_auth(service.account_sid, service.auth_token)
+        assert asyncio.run(scenario(server.base_url, authorization)) == ['{"n": 1}', '{"n": 3}']
+        service.settle()
+    assert writer_children(os.getpid()) == []
+    service.close()
+    reopened = SandboxService(SqliteStore(path), FakeClock())
+    try:
+        stored = [t["attributes"] for t in reopened.list("task", {"workspace_sid": ws}).records]
+        assert sorted(stored) == ['{"n": 1}', '{"n": 3}']
+    finally:
+        reopened.close()
