@@ -32,6 +32,8 @@ class GroupCommit:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._future: asyncio.Future[None] | None = None  # the turn's writes, not handed over
         self._written: asyncio.Future[None] | None = None  # the last turn handed to the writer
+        self._thread: int | None = None  # the loop's
+        self._answers: tuple[int, int] | None = None  # (writer, descriptor) read on the loop
 
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
         """Group the writes made on ``loop`` (call from the loop's thread)."""
@@ -39,12 +41,14 @@ class GroupCommit:
         if store is None or not callable(getattr(store, "group_commits", None)):
             return
         self._loop = loop
-        store.group_commits(threading.get_ident(), self._schedule)
+        self._thread = threading.get_ident()
+        store.group_commits(self._thread, self._schedule)
 
     def detach(self) -> None:
         """Commit what is pending and write each change at once again."""
         store = getattr(self.service, "store", None)
         if self._loop is not None and store is not None:
+            self._watch_answers(stop=True)
             self._loop = None
             self._commit()
             try:
@@ -74,7 +78,40 @@ class GroupCommit:
             _succeed(future)
             return
         self._written = future
-        writing.add_done_callback(lambda done: _call_soon(loop, self._written_done, future, done))
+        self._watch_answers()
+        writing.add_done_callback(lambda done: self._call_soon(self._written_done, future, done))
+
+    def _watch_answers(self, stop: bool = False) -> None:
+        """Read the writer process's answers on the loop whenever there are some; after the
+        writer has ended, no more (a writer started after one was killed is watched anew, even
+        if the system gave its pipe the same descriptor)."""
+        loop, store = self._loop, self.service.store
+        if loop is None:
+            return
+        source = None if stop else store.answers_source()
+        if source == self._answers:
+            return
+        if self._answers is not None:
+            loop.remove_reader(self._answers[1])
+        self._answers = source
+        if source is not None:
+            loop.add_reader(source[1], self._answers_ready)
+
+    def _answers_ready(self) -> None:
+        self.service.store.collect_answers()
+        self._watch_answers()  # the writer has ended: stop watching its pipe
+
+    def _call_soon(self, callback: Any, *args: Any) -> None:
+        """``callback`` on the loop, soon: without a wake-up through the loop's own pipe when
+        already on the loop (the answers are read there), never inside the caller (which holds
+        the writer's answers)."""
+        loop = self._loop
+        if loop is None:
+            return
+        if threading.get_ident() == self._thread:
+            loop.call_soon(callback, *args)
+        else:
+            _call_soon(loop, callback, *args)
 
     def _written_done(self, future: asyncio.Future[None], done: Future[None]) -> None:
         exc = done.exception()

@@ -28,7 +28,7 @@ from taskrouter_cli.guards.private_files import ensure_private_file, tighten
 
 from .body_codec import pack, unpack
 from .store_writer import BatchWriter
-from .writer_process import Statement, WriterProcess
+from .writer_process import Statement, WriterProcess, WriterProcessEnded
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -175,7 +175,7 @@ class SqliteStore:
         self._batch: list[_Statement] = []
         self._in_flight: list[Future[None]] = []
         self._writer: BatchWriter[_Statement] | None = None
-        self._remote: WriterProcess | None = None  # commits for the writer thread (a file)
+        self._remote: WriterProcess | None = None  # the writer process (a file; else a thread)
         self._transactions = 0
         self._failed: BaseException | None = None
         self._rolled_back: set[Future[None]] = set()
@@ -362,18 +362,37 @@ class SqliteStore:
     # group commit ----------------------------------------------------------------------------
     def group_commits(self, thread: int | None, on_pending: Callable[[], None] | None) -> None:
         """Writes made on ``thread`` (the server's event loop) are collected until
-        :meth:`commit_group`, which hands them to a writer thread that deflates their bodies and
-        commits all of them in one transaction: SQLite writes each changed page once per commit,
-        and zlib and SQLite release the GIL, so that work runs beside the loop on a second core.
-        ``on_pending`` is called after each such write (it schedules the commit). Writes from
-        any other thread commit at once (after the group so far). None turns it off."""
+        :meth:`commit_group`, which hands them to a writer that deflates their bodies and
+        commits all of them in one transaction (SQLite writes each changed page once per
+        commit), beside the loop on a second core: for a file, the writer process
+        (``writer_process.py``: the loop reads its answers when :meth:`answers_source` is readable,
+        calling :meth:`collect_answers`); in memory, a writer thread (only this connection sees
+        the database). ``on_pending`` is called after each such write (it schedules the
+        commit). Writes from any other thread commit at once (after the group so far). None
+        turns it off."""
         self.drain()
         self._group_thread = thread
         self._on_pending = on_pending
         if thread is None:
             self._stop_writer()
-        elif self._writer is None:
-            self._writer = self._start_writer()
+        elif self._writer is None and self._remote is None:
+            if self.path == ":memory:":
+                self._writer = BatchWriter(self._write_in_background, "sandbox-store-writer")
+            else:
+                self._remote = WriterProcess(self.path)
+
+    def answers_source(self) -> tuple[int, int] | None:
+        """(which writer process, the descriptor readable when it has answered), or None when
+        there is no writer process running."""
+        remote = self._remote
+        if remote is None or remote.ended is not None:
+            return None
+        return remote.pid, remote.answers_fd
+
+    def collect_answers(self) -> None:
+        """Settle the futures of the group commits the writer process has answered."""
+        if self._remote is not None:
+            self._remote.collect()
 
     def commit_group(self) -> Future[None] | None:
         """Hand the group's writes to the writer thread; the future resolves once they are
@@ -383,11 +402,14 @@ class SqliteStore:
         batch, self._batch = self._batch, []
         if not batch:
             return None
-        if self._writer is None:
+        if self._remote is not None:
+            future = self._remote.send(_coalesced(batch, packed=False))
+        elif self._writer is not None:
+            future = self._writer.submit(batch)
+        else:
             self._write_batch(batch)
             return None
         self._in_flight = [done for done in self._in_flight if not done.done()]
-        future = self._writer.submit(batch)
         self._in_flight.append(future)
         return future
 
@@ -398,7 +420,7 @@ class SqliteStore:
             return
         in_flight, self._in_flight = self._in_flight, []
         for future in in_flight:
-            future.result()
+            self._wait(future)
         batch, self._batch = self._batch, []
         if batch:
             self._write_batch(batch)
@@ -410,14 +432,17 @@ class SqliteStore:
         in_flight, self._in_flight = self._in_flight, []
         for future in in_flight:
             try:
-                future.result()
+                self._wait(future)
             except Exception:  # noqa: BLE001 -- their error is the one being handled
                 self._rolled_back.add(future)
         self._failed = None
         remote = self._remote
-        if remote is not None and remote.ended:  # it was killed: start another
-            self._stop_remote()
-            self._remote = WriterProcess(self.path)
+        if remote is not None:
+            try:
+                remote.reset()  # it fails every batch after a failure until told otherwise
+            except WriterProcessEnded:  # it was killed: start another
+                self._stop_remote()
+                self._remote = WriterProcess(self.path)
 
     def was_rolled_back(self, future: Future[None]) -> bool:
         """True (once) if ``future``'s failure was already handled by :meth:`rollback_group`."""
@@ -434,27 +459,25 @@ class SqliteStore:
         with self._lock:
             return self._conn.execute(sql, args).fetchall()
 
+    def _wait(self, future: Future[None]) -> None:
+        """Wait for a group commit's future (reading the writer process's answers if it is
+        one of its); raises its error."""
+        if self._remote is not None and not future.done():
+            self._remote.wait(future)
+        future.result()
+
     def _write_in_background(self, batch: Sequence[_Statement]) -> None:
         self._write_batch(batch, background=True)
 
     def _write_batch(self, batch: Sequence[_Statement], background: bool = False) -> None:
-        """One transaction for ``batch``: in the writer process if there is one (from the
-        writer thread, ``background``), else on this connection. A failure rolls all of it
-        back; in the background the batches queued behind it fail too, until
+        """One transaction for ``batch`` on this connection. A failure rolls all of it back; on
+        the writer thread (``background``) the batches queued behind it fail too, until
         :meth:`rollback_group`."""
-        remote = self._remote if background else None
-        ready = _coalesced(batch, packed=remote is None)
+        ready = _coalesced(batch)  # zlib frees the GIL while it deflates the bodies
         conn = self._conn
         with self._lock:
             if self._failed is not None:
                 raise self._failed
-            if remote is not None:
-                try:
-                    remote.commit(ready)
-                except BaseException as exc:
-                    self._failed = exc
-                    raise
-                return
             try:
                 conn.execute("BEGIN")
                 for sql, rows, _ in ready:
@@ -467,11 +490,6 @@ class SqliteStore:
                 if background:
                     self._failed = exc
                 raise
-
-    def _start_writer(self) -> BatchWriter[_Statement]:
-        if self.path != ":memory:":  # another connection sees the database: another process
-            self._remote = WriterProcess(self.path)
-        return BatchWriter(self._write_in_background, "sandbox-store-writer")
 
     def _stop_writer(self) -> None:
         writer, self._writer = self._writer, None

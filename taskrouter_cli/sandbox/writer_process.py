@@ -1,30 +1,37 @@
 """The store's writes committed in a process of its own: a sandbox on a SQLite file deflates the
 bodies and runs SQLite on the second core, without the serving process's interpreter lock.
 
-The store's writer thread (``store_writer.BatchWriter``) used to do that work itself, beside the
-event loop: but every body it deflated, every row it bound and every statement step handed the
-interpreter lock back and forth with the loop, so the serving process was bound by its lock,
-not by its cores. Now the writer thread only pickles each merged batch and sends it down a pipe
-to ``python -m taskrouter_cli.sandbox.writer_process <database> <sandbox pid>``, which commits it
-in one transaction on its own connection and answers (empty: committed; else the error). The
-writer thread waits for that answer, so an answer of the sandbox is still sent only once what it
-wrote is committed.
+A writer thread used to do that work beside the event loop, but every body it deflated, every
+row it bound and every statement step handed the interpreter lock back and forth with the loop,
+so the serving process was bound by its lock, not by its cores. Now the loop pickles each group
+commit's batch and writes it down a pipe to ``python -m taskrouter_cli.sandbox.writer_process
+<database> <sandbox pid>``, which commits every batch that queued up in one transaction on its
+own connection and answers how many that was (or why they failed). The loop reads the answers
+when the pipe is readable (``loop.add_reader``), so no thread of the sandbox waits for them, and
+an answer of the sandbox is still sent only once what it wrote is committed.
 
-The writer process dies with the sandbox (``PR_SET_PDEATHSIG`` on Linux; elsewhere it ends once
-its input closes): a batch it had not answered was not acknowledged either, so a SIGKILL still
-loses nothing that was.
+After a failed commit the writer fails every later batch too (each was built on the one before)
+until :meth:`WriterProcess.reset`, which the store sends once memory is rolled back. The writer
+process dies with the sandbox (``PR_SET_PDEATHSIG`` on Linux; elsewhere it ends once its input
+closes): a batch it had not answered was not acknowledged either, so a SIGKILL still loses
+nothing that was.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
+import select
 import signal
 import sqlite3
 import struct
 import subprocess
 import sys
+import threading
+from collections import deque
 from collections.abc import Sequence
+from concurrent.futures import Future
 from typing import Any
 
 from .body_codec import pack
@@ -32,8 +39,12 @@ from .body_codec import pack
 Statement = tuple[str, list[tuple[Any, ...]], "int | None"]
 """SQL, its rows, and the index of the column whose body is deflated (None: no such column)."""
 
-_LENGTH = struct.Struct("!I")
+_LENGTH = struct.Struct("!I")  # a batch's length (0: the reset after a failure), then the batch
+_ANSWER = struct.Struct("!Ii")  # batches it covers; the length of the error that follows, or -1
 _READ_SIZE = 1 << 20
+PIPE_BYTES = 1 << 20
+"""The pipe to the writer is made this large where the system allows (Linux), so that sending a
+batch while the writer commits the one before does not wait."""
 
 
 class WriterProcessEnded(RuntimeError):
@@ -41,7 +52,8 @@ class WriterProcessEnded(RuntimeError):
 
 
 class WriterProcess:
-    """``commit(statements)`` runs them in one transaction in the writer process."""
+    """``send(statements)`` -> a future resolved once the writer process has committed them;
+    :meth:`collect` (when :attr:`answers_fd` is readable) or :meth:`wait` settles the futures."""
 
     def __init__(self, database: str) -> None:
         self._process = subprocess.Popen(
@@ -52,73 +64,148 @@ class WriterProcess:
         )
         assert self._process.stdin is not None and self._process.stdout is not None
         self._requests = self._process.stdin.fileno()
-        self._answers = self._process.stdout.fileno()
-        self.ended = False
+        self.answers_fd = self._process.stdout.fileno()
+        """Readable when the writer has answered (for ``loop.add_reader``)."""
+        _enlarge_pipe(self._requests)
+        os.set_blocking(self.answers_fd, False)
+        self._waiting: deque[Future[None]] = deque()
+        self._answers = bytearray()
+        self._sending = threading.Lock()  # the requests pipe
+        self._reading = threading.Lock()  # the answers pipe and the futures waiting for it
+        self.ended: BaseException | None = None
+        """Why the writer process is gone (None while it runs)."""
         self.transactions = 0
 
     @property
     def pid(self) -> int:
         return self._process.pid
 
-    def commit(self, statements: Sequence[Statement]) -> None:
-        """Commit ``statements`` in one transaction; raises ``sqlite3.OperationalError`` with the
-        writer's error (nothing of them was written) or :class:`WriterProcessEnded`."""
-        if self.ended:
-            raise WriterProcessEnded("the store's writer process has ended")
+    def send(self, statements: Sequence[Statement]) -> Future[None]:
+        """Queue ``statements`` for one transaction (with whatever else is queued by then)."""
         payload = pickle.dumps(statements, protocol=pickle.HIGHEST_PROTOCOL)
-        try:
-            _write_all(self._requests, _LENGTH.pack(len(payload)) + payload)
-            answer = _read_message(self._answers)
-        except OSError as exc:
-            answer = None
-            reason: BaseException | None = exc
-        else:
-            reason = None
-        if answer is None:
-            self.ended = True
-            raise WriterProcessEnded("the store's writer process ended") from reason
-        if answer:
-            raise sqlite3.OperationalError(answer.decode("utf-8", "replace"))
-        self.transactions += 1
+        future: Future[None] = Future()
+        with self._sending:  # futures wait in the order their batches were sent
+            with self._reading:
+                self._waiting.append(future)
+            self._send(_LENGTH.pack(len(payload)) + payload)
+        return future
+
+    def reset(self) -> None:
+        """After a failed commit, once the sandbox has rolled back: commit batches again."""
+        with self._sending:
+            self._send(_LENGTH.pack(0))
+
+    def collect(self) -> None:
+        """Settle the futures of what the writer has answered so far (never waits)."""
+        if self._reading.acquire(blocking=False):  # else another thread is reading: it settles
+            try:
+                self._read_answers()
+            finally:
+                self._reading.release()
+
+    def wait(self, future: Future[None]) -> None:
+        """Read answers until ``future`` is settled (raises its error)."""
+        while not future.done():
+            with self._reading:
+                if future.done():
+                    break
+                select.select([self.answers_fd], [], [])
+                self._read_answers()
+        future.result()
 
     def stop(self) -> None:
-        """End the writer process (it has answered every commit) and wait for it."""
-        self.ended = True
+        """End the writer process (after it commits what it was sent) and wait for it."""
         process = self._process
-        for pipe in (process.stdin, process.stdout):
-            if pipe is not None and not pipe.closed:
-                pipe.close()
+        if process.stdin is not None and not process.stdin.closed:
+            with contextlib.suppress(OSError):
+                process.stdin.close()
+        os.set_blocking(self.answers_fd, True)
+        with self._reading:
+            while self.ended is None:
+                self._read_answers()
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+
+    # internals -------------------------------------------------------------------------------
+    def _send(self, data: bytes) -> None:
+        if self.ended is not None:
+            raise WriterProcessEnded(str(self.ended))
+        try:
+            _write_all(self._requests, data)
+        except OSError as exc:  # it died (what it answered before is settled as failed too:
+            # the sandbox goes back to what the database holds, so nothing is lost)
+            ended = WriterProcessEnded(f"the store's writer process ended: {exc}")
+            with self._reading:
+                self._end(ended)
+            raise ended from exc
+
+    def _read_answers(self) -> None:
+        """Under ``_reading``: read what is there, settle what it answers."""
+        cause: OSError | None = None
+        try:
+            chunk = os.read(self.answers_fd, _READ_SIZE)
+        except BlockingIOError:
+            return
+        except OSError as exc:
+            chunk, cause = b"", exc
+        if not chunk:
+            self._end(WriterProcessEnded(f"the store's writer process ended{_why(cause)}"))
+            return
+        buffer = self._answers
+        buffer += chunk
+        while len(buffer) >= _ANSWER.size:
+            count, error_length = _ANSWER.unpack_from(buffer)
+            end = _ANSWER.size + max(0, error_length)
+            if len(buffer) < end:
+                break
+            error = bytes(buffer[_ANSWER.size : end]).decode() if error_length >= 0 else None
+            del buffer[:end]
+            self._settle(count, error)
+
+    def _settle(self, count: int, error: str | None) -> None:
+        waiting = self._waiting
+        done = [waiting.popleft() for _ in range(min(count, len(waiting)))]
+        if error is None:
+            self.transactions += 1
+            for future in done:
+                future.set_result(None)
+        else:
+            failure = sqlite3.OperationalError(error)
+            for future in done:
+                future.set_exception(failure)
+
+    def _end(self, reason: BaseException) -> None:
+        self.ended = reason
+        waiting = list(self._waiting)
+        self._waiting.clear()
+        for future in waiting:
+            future.set_exception(reason)
+
+
+def _why(cause: BaseException | None) -> str:
+    return f": {cause}" if cause is not None else ""
+
+
+def _enlarge_pipe(descriptor: int) -> None:
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        return
+    setting = getattr(fcntl, "F_SETPIPE_SZ", None)  # Linux only
+    if setting is not None:
+        with contextlib.suppress(OSError):  # a lower system limit: the default size then
+            fcntl.fcntl(descriptor, setting, PIPE_BYTES)
 
 
 def _write_all(descriptor: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(descriptor, view) :]
-
-
-def _read_exactly(descriptor: int, size: int) -> bytes | None:
-    """``size`` bytes, or None if the other end closed first."""
-    chunks: list[bytes] = []
-    while size:
-        chunk = os.read(descriptor, min(size, _READ_SIZE))
-        if not chunk:
-            return None
-        chunks.append(chunk)
-        size -= len(chunk)
-    return b"".join(chunks)
-
-
-def _read_message(descriptor: int) -> bytes | None:
-    header = _read_exactly(descriptor, _LENGTH.size)
-    if header is None:
-        return None
-    (length,) = _LENGTH.unpack(header)
-    return _read_exactly(descriptor, length) if length else b""
 
 
 # --- the writer process ----------------------------------------------------------------------
@@ -135,13 +222,14 @@ def _die_with(sandbox: int) -> None:
         os._exit(0)
 
 
-def _commit(conn: sqlite3.Connection, statements: Sequence[Statement]) -> None:
+def _commit(conn: sqlite3.Connection, batches: Sequence[Sequence[Statement]]) -> None:
     conn.execute("BEGIN")
     try:
-        for sql, rows, packed in statements:
-            if packed is not None:
-                rows = [(*row[:packed], pack(row[packed])) for row in rows]
-            conn.executemany(sql, rows)
+        for statements in batches:
+            for sql, rows, packed in statements:
+                if packed is not None:
+                    rows = [(*row[:packed], pack(row[packed])) for row in rows]
+                conn.executemany(sql, rows)
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
@@ -149,23 +237,56 @@ def _commit(conn: sqlite3.Connection, statements: Sequence[Statement]) -> None:
         raise
 
 
+class _Committer:
+    """The writer process's side: batches in, answers out."""
+
+    def __init__(self, conn: sqlite3.Connection, answers: int) -> None:
+        self.conn = conn
+        self.answers = answers
+        self.failed: bytes | None = None
+
+    def commit(self, batches: list[list[Statement]]) -> None:
+        if not batches:
+            return
+        if self.failed is None:
+            try:
+                _commit(self.conn, batches)
+            except Exception as exc:  # noqa: BLE001 -- answered: the sandbox rolls back
+                self.failed = f"{type(exc).__name__}: {exc}".encode()
+        error = self.failed
+        length = -1 if error is None else len(error)
+        _write_all(self.answers, _ANSWER.pack(len(batches), length) + (error or b""))
+
+
 def serve_commits(database: str, sandbox: int) -> None:
-    """Commit each batch read from stdin and answer it on stdout, until stdin closes."""
+    """Commit the batches read from stdin -- all that queued up, in one transaction -- and
+    answer on stdout, until stdin closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the sandbox, which stops us
     _die_with(sandbox)
     conn = sqlite3.connect(database, isolation_level=None)
     for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=10000"):
         conn.execute(f"PRAGMA {pragma}")
     conn.execute("PRAGMA cache_size=-16384")  # as the sandbox's own connection
-    requests, answers = sys.stdin.fileno(), sys.stdout.fileno()
-    while (message := _read_message(requests)) is not None:
-        try:
-            _commit(conn, pickle.loads(message))
-        except Exception as exc:  # noqa: BLE001 -- answered: the sandbox rolls back
-            error = f"{type(exc).__name__}: {exc}".encode()
-            _write_all(answers, _LENGTH.pack(len(error)) + error)
-        else:
-            _write_all(answers, _LENGTH.pack(0))
+    committer = _Committer(conn, sys.stdout.fileno())
+    requests = sys.stdin.fileno()
+    buffer = bytearray()
+    while chunk := os.read(requests, _READ_SIZE):
+        buffer += chunk
+        batches: list[list[Statement]] = []
+        taken = 0
+        while len(buffer) - taken >= _LENGTH.size:
+            (length,) = _LENGTH.unpack_from(buffer, taken)
+            end = taken + _LENGTH.size + length
+            if len(buffer) < end:
+                break
+            if length == 0:  # the sandbox has rolled back after a failure
+                committer.commit(batches)
+                batches, committer.failed = [], None
+            else:
+                batches.append(pickle.loads(buffer[taken + _LENGTH.size : end]))
+            taken = end
+        del buffer[:taken]
+        committer.commit(batches)
     conn.close()
 
 

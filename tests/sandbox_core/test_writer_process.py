@@ -74,6 +74,9 @@ def writer_children(of: int) -> list[int]:
     return found
 
 
+INSERT = "INSERT INTO t (k, body) VALUES (?, ?)"
+
+
 def test_what_the_writer_process_answered_is_committed_with_its_bodies_deflated(
     tmp_path: Path,
 ) -> None:
@@ -81,37 +84,58 @@ def test_what_the_writer_process_answered_is_committed_with_its_bodies_deflated(
     make_table(path)
     writer = WriterProcess(str(path))
     try:
-        writer.commit([("INSERT INTO t (k, body) VALUES (?, ?)", [(1, b'{"a": 1}')], 1)])
-        writer.commit([("INSERT INTO t (k, body) VALUES (?, ?)", [(2, "plain")], None)])
-        stored = rows(path)  # another connection, the moment the answers arrived
+        packed = writer.send([(INSERT, [(1, b'{"a": 1}')], 1)])
+        plain = writer.send([(INSERT, [(2, "plain")], None)])
+        writer.wait(plain)
+        assert packed.done() and packed.exception() is None
+        stored = rows(path)  # another connection, the moment the answer arrived
         assert unpack(stored[1]) == '{"a": 1}' and stored[1] != b'{"a": 1}'
         assert stored[2] == "plain"
-        assert writer.transactions == 2
     finally:
         writer.stop()
     assert process_state(writer.pid) is None
 
 
-def test_a_failed_commit_raises_the_writers_error_writes_nothing_of_it_and_the_next_commits(
+def test_batches_sent_while_the_writer_commits_share_its_next_transaction(tmp_path: Path) -> None:
+    path = tmp_path / "w.db"
+    make_table(path)
+    writer = WriterProcess(str(path))
+    try:
+        sent = [writer.send([(INSERT, [(k, "x" * 2000)], None)]) for k in range(300)]
+        writer.wait(sent[-1])
+        assert all(future.done() and future.exception() is None for future in sent)
+        assert len(rows(path)) == 300
+        assert 0 < writer.transactions < 300
+    finally:
+        writer.stop()
+
+
+def test_after_a_failed_commit_every_batch_fails_until_reset_and_none_is_written(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "w.db"
     make_table(path)
     writer = WriterProcess(str(path))
     try:
-        insert = "INSERT INTO t (k, body) VALUES (?, ?)"
-        writer.commit([(insert, [(1, "one")], None)])
+        writer.wait(writer.send([(INSERT, [(1, "one")], None)]))
+        failing = writer.send([(INSERT, [(2, "two")], None), (INSERT, [(1, "again")], None)])
+        behind = writer.send([(INSERT, [(3, "three")], None)])
         with pytest.raises(sqlite3.OperationalError, match="UNIQUE constraint failed"):
-            writer.commit([(insert, [(2, "two")], None), (insert, [(1, "again")], None)])
+            writer.wait(failing)
+        with pytest.raises(sqlite3.OperationalError, match="UNIQUE constraint failed"):
+            writer.wait(behind)
         assert rows(path) == {1: "one"}
-        writer.commit([(insert, [(3, "three")], None)])
-        assert rows(path) == {1: "one", 3: "three"}
+        writer.reset()
+        writer.wait(writer.send([(INSERT, [(4, "four")], None)]))
+        assert rows(path) == {1: "one", 4: "four"}
     finally:
         writer.stop()
 
 
 @linux_only
-def test_a_killed_writer_process_ends_the_writer_instead_of_hanging(tmp_path: Path) -> None:
+def test_a_killed_writer_process_fails_what_waits_for_it_instead_of_hanging(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "w.db"
     make_table(path)
     writer = WriterProcess(str(path))
@@ -119,8 +143,10 @@ def test_a_killed_writer_process_ends_the_writer_instead_of_hanging(tmp_path: Pa
         os.kill(writer.pid, signal.SIGKILL)
         wait_until_dead(writer.pid)
         with pytest.raises(WriterProcessEnded):
-            writer.commit([("INSERT INTO t (k, body) VALUES (?, ?)", [(1, "x")], None)])
-        assert writer.ended and rows(path) == {}
+            writer.wait(writer.send([(INSERT, [(1, "x")], None)]))
+        assert writer.ended is not None and rows(path) == {}
+        with pytest.raises(WriterProcessEnded):
+            writer.send([(INSERT, [(2, "y")], None)])
     finally:
         writer.stop()
 

@@ -188,30 +188,32 @@ async def dispatch(
             raise bad_request(
                 f"Unknown parameter {next(iter(request.query))} for GET {request.path}"
             )
-        record = await call(service.fetch, kind, scope, sid)
+        action: Callable[[], dict[str, Any]] = partial(service.fetch, kind, scope, sid)
         status = 200
     else:
         params = coerce_params(operation, await read_form(request, operation))
         if operation.action == "create":
-            record = await call(service.create, kind, scope, params)
+            action = partial(service.create, kind, scope, params)
         else:
             kwargs = {"if_match": if_match} if "If-Match" in operation.headers else {}
-            record = await call(service.update, kind, scope, sid, params, **kwargs)
+            action = partial(service.update, kind, scope, sid, params, **kwargs)
         status = operation.success_status
-    headers = await etag_headers(request, kind, scope, record)
+    record, headers = await call(with_etag, service, kind, scope, action)
     return json_response(
         render_record(kind, record, base, worker_view=worker_view), status, headers
     )
 
 
-async def etag_headers(
-    request: web.Request, kind: str, scope: dict[str, str], record: Any
-) -> dict[str, str] | None:
-    """``ETag`` on Tasks, the only resource TaskRouter documents it for (GET and POST)."""
+def with_etag(
+    service: Any, kind: str, scope: dict[str, str], action: Callable[[], dict[str, Any]]
+) -> tuple[dict[str, Any], dict[str, str] | None]:
+    """The record ``action`` returns, with the ``ETag`` header on Tasks (the only resource
+    TaskRouter documents it for, GET and POST). One service call: the answer waits for one
+    group commit (a second call used to wait for the next one as well)."""
+    record = action()
     if kind != "task":
-        return None
-    value = await request.app[CALL_KEY](request.app[SERVICE_KEY].etag, kind, scope, record["sid"])
-    return {"ETag": str(value)}
+        return record, None
+    return record, {"ETag": str(service.etag(kind, scope, record["sid"]))}
 
 
 async def handle_not_found(request: web.Request) -> web.StreamResponse:
