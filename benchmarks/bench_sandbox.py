@@ -50,7 +50,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import REPO, Report, median, percentile, tree_cpu_seconds
+from benchmarks.common import REPO, Report, median, percentile, tree_cpu_seconds, tree_rss_mb
 
 ACCOUNT = "AC" + "b" * 32
 TOKEN = "c" * 32
@@ -59,14 +59,6 @@ MAX_CONCURRENCY = 50
 
 
 # --- processes -------------------------------------------------------------------------------
-def vm_rss_mb(pid: int) -> float:
-    """Resident memory of ``pid`` from /proc/<pid>/status (VmRSS, kB)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no VmRSS for process {pid}")
-
-
 def main_thread_wait_seconds(pid: int) -> float:
     """Time ``pid``'s main thread has spent runnable but waiting for a core (the second field
     of /proc/<pid>/task/<pid>/schedstat, in ns; 0 where the kernel does not keep it)."""
@@ -480,8 +472,33 @@ def _memory_child(db: str, tasks: int) -> None:
             service.settle()  # routing runs after each write's answer; let it catch up
     service.settle()
     with SandboxServer(service) as server:
+        # One write through the server, so that its store writer process has started and
+        # committed (the RSS read next is the sandbox's and the writer's, summed).
+        import urllib.request
+
+        credentials = f"{service.account_sid}:{service.auth_token}".encode()
+        request = urllib.request.Request(
+            f"{server.base_url}/v1/Workspaces/{ws['sid']}/Workers",
+            data=b"FriendlyName=one+more",
+            headers={"Authorization": "Basic " + base64.b64encode(credentials).decode()},
+        )
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            assert answer.status == 201
         print(f"READY {server.port}", flush=True)
         sys.stdin.read()
+
+
+def _one_write(base_url: str) -> None:
+    """Create a workspace in a ``trcli sandbox`` started by :func:`sandbox_process`."""
+    import urllib.request
+
+    request = urllib.request.Request(
+        f"{base_url}/v1/Workspaces",
+        data=b"FriendlyName=one+more",
+        headers={"Authorization": "Basic " + base64.b64encode(CREDENTIALS).decode()},
+    )
+    with urllib.request.urlopen(request, timeout=60) as answer:
+        assert answer.status == 201
 
 
 @dataclass
@@ -520,7 +537,7 @@ def memory_run(workdir: Path, tasks: int, in_memory: bool = False) -> MemoryRun:
         if not line.startswith("READY"):
             raise RuntimeError(f"memory child failed (exit {child.wait()})")
         created_in = time.perf_counter() - started
-        rss = vm_rss_mb(child.pid)
+        rss = tree_rss_mb(child.pid)
     finally:
         if child.stdin is not None:
             child.stdin.close()
@@ -531,8 +548,9 @@ def memory_run(workdir: Path, tasks: int, in_memory: bool = False) -> MemoryRun:
     if in_memory:
         return MemoryRun(rss, None, created_in, None)
     size = database_mb(db)
-    with sandbox_process(workdir, str(db)) as (pid, _base_url):
-        restarted = vm_rss_mb(pid)
+    with sandbox_process(workdir, str(db)) as (pid, base_url):
+        _one_write(base_url)  # its store writer process has started and committed
+        restarted = tree_rss_mb(pid)
     db.unlink()
     return MemoryRun(rss, restarted, created_in, size)
 

@@ -121,9 +121,37 @@ def tree_cpu_seconds(pid: int) -> float:
         current = pending.pop()
         try:
             stat = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
-            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+            children = _children(current)
         except OSError:
             continue
         total += (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
         pending.extend(int(child) for child in children)
     return total
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory (VmRSS) of ``pid`` and its live children, summed: the sandbox and its
+    store writer process. Pages they share (the interpreter's libraries) count twice, so this
+    is an upper bound."""
+    total = 0.0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            children = _children(current)
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1]) / 1024
+        pending.extend(int(child) for child in children)
+    return total
+
+
+def _children(pid: int) -> list[str]:
+    """The child processes of every thread of ``pid`` (a server thread may start them)."""
+    found: list[str] = []
+    for thread in Path(f"/proc/{pid}/task").iterdir():
+        found += (thread / "children").read_text().split()
+    return found
