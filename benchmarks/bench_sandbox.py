@@ -22,10 +22,12 @@
    with 10 / 1,000 / 10,000 pending tasks that no worker can take, the time of one more task
    create (routed into the queue) and of one worker becoming Available (routed to the oldest
    task, reservation created), each including its SQLite commit.
-3. Memory: a sandbox process creates N pending tasks through its service, then serves HTTP;
-   VmRSS is read from /proc/<pid>/status. Then ``trcli sandbox --db`` is started on that database
-   (a restart) and its VmRSS read too. ``--quick`` uses 10,000 tasks and extrapolates linearly to
-   100,000 from an empty sandbox's RSS (the note says so; bounded caches make it an overestimate).
+3. Memory: a sandbox process creates N pending tasks through its service, then serves HTTP and
+   commits one write through it; VmRSS of the process and of its store writer process (summed:
+   shared library pages count twice) is read from /proc/<pid>/status. Then ``trcli sandbox --db``
+   is started on that database (a restart), makes one write, and its VmRSS is read the same way.
+   ``--quick`` uses 10,000 tasks and extrapolates linearly to 100,000 from an empty sandbox's
+   RSS (the note says so; bounded caches make it an overestimate).
 
 Targets (issue 13): >= 800 lifecycles/s at 50 workers (p99 < 50 ms, no errors); event delivery
 measured; with 100,000 pending tasks < 150 MB resident (file), < 400 MB (--in-memory), a database
@@ -624,8 +626,10 @@ def main(argv: list[str] | None = None) -> Report:
         f"{seconds:g} s per row after a warm-up; p50/p99 from the sandbox's event_date_ms "
         "(task.created -> reservation.accepted); observed = driver's POST -> accepted event "
         "callback. Routing: in-process service on a SQLite file, best of 5 batches of 20. "
-        "Memory: VmRSS of the sandbox process (pending tasks; restarted = trcli sandbox --db "
-        "reloading them; db_mb = the file after a checkpoint). Targets: >= 800 lifecycles/s at "
+        "Memory: VmRSS of the sandbox process and its store writer process, summed (pending "
+        "tasks; restarted = trcli sandbox --db "
+        "reloading them; db_mb = the file after a checkpoint). Sandbox CPU includes the writer "
+        "process. Targets: >= 800 lifecycles/s at "
         "50 workers, p99 < 50 ms; < 150 MB (file) / < 400 MB (:memory:) and a database < 300 MB "
         "at 100,000 pending tasks; 10,000 pending within 2x of 10."
     )
