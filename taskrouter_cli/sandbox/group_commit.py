@@ -1,16 +1,18 @@
-"""Group commit: the writes of one event-loop turn are committed together, on a writer thread,
-and each answer waits for the commit of what it wrote.
+"""Group commit: the writes of one event-loop turn are committed together, beside the loop, and
+each answer waits for the commit of what it wrote.
 
 Every write used to be its own SQLite transaction: with 50 clients, a loop turn that handled 20
 requests committed 20 times, each writing the same table and index pages to the WAL again. Now
 the store collects the writes made on the server's loop (``SqliteStore.group_commits``), and the
 first one of a turn schedules one commit at the start of the next turn (``loop.call_soon``),
-which hands the turn's writes to the store's writer thread: deflating the bodies and SQLite's
-own work release the GIL, so they run beside the loop instead of on it. A request handler awaits
-:meth:`GroupCommit.durable` after its service call, so it answers only once what it wrote (and
-whatever it read that others wrote) is committed, and a callback is sent only once what it tells
-is committed: "nothing acknowledged is lost on SIGKILL" still holds. Writes from other threads
-(tests driving the service directly, executor threads) commit at once, after the group's.
+which hands the turn's writes to the store's writer: for a SQLite file, a process of its own
+(``writer_process.py``), whose answers this loop reads when its pipe is readable; in memory, a
+thread. The writer deflates the bodies and commits every batch that queued up meanwhile in one
+transaction. A request handler awaits :meth:`GroupCommit.durable` after its service call, so it
+answers only once what it wrote (and whatever it read that others wrote) is committed, and a
+callback is sent only once what it tells is committed: "nothing acknowledged is lost on
+SIGKILL" still holds. Writes from other threads (tests driving the service directly, executor
+threads) commit at once, after the group's.
 """
 
 from __future__ import annotations

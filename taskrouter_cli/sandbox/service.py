@@ -251,7 +251,8 @@ class SandboxService:
 
     def commit_pending(self, *, wait: bool = False) -> Future[None] | None:
         """Hand the writes the store holds for a group commit (``group_commit.py``) to its
-        writer thread: the future resolves once they are committed (None: nothing to wait for).
+        writer (process or thread): the future resolves once they are committed (None: nothing
+        to wait for).
         ``wait``: write everything now, here. When writing fails, memory goes back to the last
         commit as well."""
         with self._lock:
@@ -265,7 +266,7 @@ class SandboxService:
                 raise
 
     def commit_failed(self, writing: Future[None]) -> None:
-        """The writer thread could not commit the group ``writing``: memory goes back to the
+        """The writer could not commit the group ``writing``: memory goes back to the
         last commit (once for the failed group and those queued behind it)."""
         with self._lock:
             if self.store.was_rolled_back(writing):

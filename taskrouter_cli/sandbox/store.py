@@ -8,10 +8,12 @@ credentials. Bodies are deflated with a fixed dictionary (:func:`pack`; plain JS
 earlier versions still reads), and an Event's body leaves out what its columns hold
 (``events.stored_event``): 100,000 pending tasks take ~270 MB instead of ~760 MB. One
 connection (``check_same_thread=False``), used under the service lock and, by the writer thread
-of a group commit, under the store's own lock. :meth:`SqliteStore.write` commits before it
-returns, or -- on the server's loop -- with its group, which the answer waits for, so a process
-killed with SIGKILL loses nothing that was acknowledged (WAL with ``synchronous=NORMAL``
-survives a process crash; only a power loss could drop the last commits).
+of an in-memory group commit, under the store's own lock; a file's group commits are written by
+another connection, in the store's writer process (``writer_process.py``).
+:meth:`SqliteStore.write` commits before it returns, or -- on the server's loop -- with its
+group, which the answer waits for, so a process killed with SIGKILL loses nothing that was
+acknowledged (WAL with ``synchronous=NORMAL`` survives a process crash; only a power loss could
+drop the last commits).
 """
 
 from __future__ import annotations
@@ -171,7 +173,7 @@ class SqliteStore:
         self._closed = False
         self._group_thread: int | None = None
         self._on_pending: Callable[[], None] | None = None
-        self._lock = threading.Lock()  # the connection, between the loop and the writer thread
+        self._lock = threading.Lock()  # the connection, between the loop and a writer thread
         self._batch: list[_Statement] = []
         self._in_flight: list[Future[None]] = []
         self._writer: BatchWriter[_Statement] | None = None

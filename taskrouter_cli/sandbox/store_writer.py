@@ -1,6 +1,6 @@
-"""The store's writer thread: batches of writes committed in the order they came, the batches
-that queued up while a commit ran merged into the next one (one transaction, one fsync-free WAL
-commit for all of them)."""
+"""The store's writer thread (for an in-memory database; a file has a writer process): batches
+of writes committed in the order they came, the batches that queued up while a commit ran merged
+into the next one (one transaction, one fsync-free WAL commit for all of them)."""
 
 from __future__ import annotations
 
