@@ -18,7 +18,9 @@ drop the last commits).
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
@@ -31,6 +33,8 @@ from taskrouter_cli.guards.private_files import ensure_private_file, tighten
 from .body_codec import pack, unpack
 from .store_writer import BatchWriter
 from .writer_process import Statement, WriterProcess, WriterProcessEnded
+
+log = logging.getLogger(__name__)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -178,6 +182,7 @@ class SqliteStore:
         self._in_flight: list[Future[None]] = []
         self._writer: BatchWriter[_Statement] | None = None
         self._remote: WriterProcess | None = None  # the writer process (a file; else a thread)
+        self._processes_write = sys.platform != "win32"  # False once one could not run here
         self._transactions = 0
         self._failed: BaseException | None = None
         self._rolled_back: set[Future[None]] = set()
@@ -378,10 +383,23 @@ class SqliteStore:
         if thread is None:
             self._stop_writer()
         elif self._writer is None and self._remote is None:
-            if self.path == ":memory:":
+            self._remote = self._start_writer_process()
+            if self._remote is None:
                 self._writer = BatchWriter(self._write_in_background, "sandbox-store-writer")
-            else:
-                self._remote = WriterProcess(self.path)
+
+    def _start_writer_process(self) -> WriterProcess | None:
+        """A writer process for a file (None: in memory, or it cannot run here)."""
+        if self.path == ":memory:" or not self._processes_write:
+            return None
+        try:
+            return WriterProcess(self.path)
+        except Exception as exc:  # noqa: BLE001 -- no interpreter to start, no pipes: a thread
+            self._writer_process_failed(f"could not start: {exc}")
+            return None
+
+    def _writer_process_failed(self, why: str) -> None:
+        log.warning("the store's writer process %s; writing from a thread instead", why)
+        self._processes_write = False
 
     def answers_source(self) -> tuple[int, int] | None:
         """(which writer process, the descriptor readable when it has answered), or None when
@@ -444,7 +462,11 @@ class SqliteStore:
                 remote.reset()  # it fails every batch after a failure until told otherwise
             except WriterProcessEnded:  # it was killed: start another
                 self._stop_remote()
-                self._remote = WriterProcess(self.path)
+                if remote.transactions == 0:  # it never committed: it cannot run here
+                    self._writer_process_failed(f"ended before its first commit ({remote.ended})")
+                self._remote = self._start_writer_process()
+                if self._remote is None:
+                    self._writer = BatchWriter(self._write_in_background, "sandbox-store-writer")
 
     def was_rolled_back(self, future: Future[None]) -> bool:
         """True (once) if ``future``'s failure was already handled by :meth:`rollback_group`."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -221,3 +222,60 @@ def test_a_sandbox_whose_writer_process_was_killed_fails_that_answer_and_starts_
         assert sorted(stored) == ['{"n": 1}', '{"n": 3}']
     finally:
         reopened.close()
+
+
+def serve_creates(service: SandboxService, count: int) -> list[int]:
+    """``count`` task creates, one after the other, through a server: their statuses."""
+    ws = quickstart_workspace_sid(service)
+
+    async def scenario(base: str, authorization: str) -> list[int]:
+        async with aiohttp.ClientSession(headers={"Authorization": authorization}) as session:
+            statuses = []
+            for n in range(count):
+                async with session.post(
+                    f"{base}/v1/Workspaces/{ws}/Tasks", data={"Attributes": f'{{"n": {n}}}'}
+                ) as answer:
+                    statuses.append(answer.status)
+            return statuses
+
+    with SandboxServer(service) as server:
+        authorization = aiohttp.encode_basic_auth(service.account_sid, service.auth_token)
+        return asyncio.run(scenario(server.base_url, authorization))
+
+
+def stored_tasks(path: Path) -> int:
+    with sqlite3.connect(path) as db:
+        return int(db.execute("SELECT COUNT(*) FROM records WHERE kind = 'task'").fetchone()[0])
+
+
+@linux_only
+def test_a_sandbox_that_cannot_start_a_writer_process_commits_from_a_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "sandbox.db"
+    service = SandboxService(SqliteStore(path), FakeClock())
+    service.seed_quickstart()
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "no-such-python"))
+    assert serve_creates(service, 2) == [201, 201]
+    assert writer_children(os.getpid()) == []
+    assert "writing from a thread instead" in caplog.text
+    service.close()
+    assert stored_tasks(path) == 2
+
+
+@linux_only
+def test_a_writer_process_that_ends_before_its_first_commit_is_replaced_by_a_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An interpreter that exits at once (a broken install): the first write fails with a 500,
+    memory goes back to the last commit, and every later write commits from a thread."""
+    path = tmp_path / "sandbox.db"
+    service = SandboxService(SqliteStore(path), FakeClock())
+    service.seed_quickstart()
+    exits_at_once = shutil.which("false")
+    assert exits_at_once is not None
+    monkeypatch.setattr(sys, "executable", exits_at_once)
+    assert serve_creates(service, 3) == [500, 201, 201]
+    assert "ended before its first commit" in caplog.text
+    service.close()
+    assert stored_tasks(path) == 2
