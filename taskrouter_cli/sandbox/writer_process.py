@@ -61,6 +61,7 @@ class WriterProcess:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             close_fds=True,
+            start_new_session=True,  # a terminal's Ctrl-C goes to the sandbox, which stops us
         )
         assert self._process.stdin is not None and self._process.stdout is not None
         self._requests = self._process.stdin.fileno()
@@ -261,7 +262,7 @@ class _Committer:
 def serve_commits(database: str, sandbox: int) -> None:
     """Commit the batches read from stdin -- all that queued up, in one transaction -- and
     answer on stdout, until stdin closes."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the sandbox, which stops us
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the sandbox stops us (closing our input)
     _die_with(sandbox)
     conn = sqlite3.connect(database, isolation_level=None)
     for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=10000"):

@@ -279,3 +279,51 @@ def test_a_writer_process_that_ends_before_its_first_commit_is_replaced_by_a_thr
     assert "ended before its first commit" in caplog.text
     service.close()
     assert stored_tasks(path) == 2
+
+
+@linux_only
+def test_ctrl_c_on_a_terminal_stops_the_sandbox_and_its_writer_keeping_what_was_written(
+    tmp_path: Path,
+) -> None:
+    """SIGINT to the whole foreground process group, as a terminal sends it."""
+    path, port_file = tmp_path / "sandbox.db", tmp_path / "port"
+    account, token = "AC" + "b" * 32, "c" * 32
+    sandbox = subprocess.Popen(
+        [sys.executable, "-m", "taskrouter_cli", "sandbox", "--no-seed", "--db", str(path)]
+        + ["--port", "0", "--port-file", str(port_file), "--account-sid", account]
+        + ["--auth-token", token],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TRCLI_HOME": str(tmp_path)},
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (port_file.exists() and port_file.read_text().strip()):
+            assert sandbox.poll() is None and time.monotonic() < deadline, "never listened"
+            time.sleep(0.02)
+        base = f"http://127.0.0.1:{port_file.read_text().strip()}"
+
+        async def create_workspace() -> int:
+            headers = {"Authorization": aiohttp.encode_basic_auth(account, token)}
+            async with (
+                aiohttp.ClientSession(headers=headers) as session,
+                session.post(f"{base}/v1/Workspaces", data={"FriendlyName": "kept"}) as answer,
+            ):
+                return answer.status
+
+        assert asyncio.run(create_workspace()) == 201
+        (writer,) = writer_children(sandbox.pid)
+        os.killpg(sandbox.pid, signal.SIGINT)
+        _, stderr = sandbox.communicate(timeout=30)
+    finally:
+        if sandbox.poll() is None:
+            sandbox.kill()
+            sandbox.wait()
+    assert sandbox.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    wait_until_dead(writer)
+    with sqlite3.connect(path) as db:
+        kinds = [row[0] for row in db.execute("SELECT kind FROM records")]
+    assert kinds.count("workspace") == 1
