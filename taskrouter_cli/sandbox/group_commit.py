@@ -81,7 +81,9 @@ class GroupCommit:
             return
         self._written = future
         self._watch_answers()
-        writing.add_done_callback(lambda done: self._call_soon(self._written_done, future, done))
+        writing.add_done_callback(
+            lambda done: self._call_soon(loop, self._written_done, future, done)
+        )
 
     def _watch_answers(self, stop: bool = False) -> None:
         """Read the writer process's answers on the loop whenever there are some; after the
@@ -103,17 +105,17 @@ class GroupCommit:
         self.service.store.collect_answers()
         self._watch_answers()  # the writer has ended: stop watching its pipe
 
-    def _call_soon(self, callback: Any, *args: Any) -> None:
-        """``callback`` on the loop, soon: without a wake-up through the loop's own pipe when
-        already on the loop (the answers are read there), never inside the caller (which holds
-        the writer's answers)."""
-        loop = self._loop
-        if loop is None:
-            return
-        if threading.get_ident() == self._thread:
-            loop.call_soon(callback, *args)
-        else:
+    def _call_soon(self, loop: asyncio.AbstractEventLoop, callback: Any, *args: Any) -> None:
+        """``callback`` on ``loop``, soon: without a wake-up through the loop's own pipe when
+        already on it (the answers are read there, and by :meth:`detach`), never inside the
+        caller (which holds the writer's answers)."""
+        if threading.get_ident() != self._thread:
             _call_soon(loop, callback, *args)
+            return
+        try:
+            loop.call_soon(callback, *args)
+        except RuntimeError:  # the loop is closed: detach() has committed or reported it
+            pass
 
     def _written_done(self, future: asyncio.Future[None], done: Future[None]) -> None:
         exc = done.exception()
