@@ -383,9 +383,14 @@ class SqliteStore:
         if thread is None:
             self._stop_writer()
         elif self._writer is None and self._remote is None:
-            self._remote = self._start_writer_process()
-            if self._remote is None:
-                self._writer = BatchWriter(self._write_in_background, "sandbox-store-writer")
+            self._start_writer()
+
+    def _start_writer(self) -> None:
+        """The group commits' writer: a process for a file, else (in memory, or where one
+        cannot run) a thread."""
+        self._remote = self._start_writer_process()
+        if self._remote is None:
+            self._writer = BatchWriter(self._write_in_background, "sandbox-store-writer")
 
     def _start_writer_process(self) -> WriterProcess | None:
         """A writer process for a file (None: in memory, or it cannot run here)."""
@@ -415,8 +420,8 @@ class SqliteStore:
             self._remote.collect()
 
     def commit_group(self) -> Future[None] | None:
-        """Hand the group's writes to the writer thread; the future resolves once they are
-        committed (None when there was nothing to write, or it was written here: no writer)."""
+        """Hand the group's writes to the writer; the future resolves once they are committed
+        (None when there was nothing to write, or it was written here: no writer)."""
         if self._closed:
             return None
         batch, self._batch = self._batch, []
@@ -464,9 +469,7 @@ class SqliteStore:
                 self._stop_remote()
                 if remote.transactions == 0:  # it never committed: it cannot run here
                     self._writer_process_failed(f"ended before its first commit ({remote.ended})")
-                self._remote = self._start_writer_process()
-                if self._remote is None:
-                    self._writer = BatchWriter(self._write_in_background, "sandbox-store-writer")
+                self._start_writer()
 
     def was_rolled_back(self, future: Future[None]) -> bool:
         """True (once) if ``future``'s failure was already handled by :meth:`rollback_group`."""
