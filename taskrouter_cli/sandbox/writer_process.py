@@ -29,6 +29,7 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Future
@@ -110,29 +111,42 @@ class WriterProcess:
             with self._reading:
                 if future.done():
                     break
-                select.select([self.answers_fd], [], [])
+                self._wait_readable(None)
                 self._read_answers()
         future.result()
 
-    def stop(self) -> None:
-        """End the writer process (after it commits what it was sent) and wait for it."""
+    def stop(self, timeout: float = 30.0) -> None:
+        """End the writer process once it has answered what it was sent (killed if that takes
+        longer than ``timeout`` seconds), and wait for it."""
         process = self._process
         if process.stdin is not None and not process.stdin.closed:
             with contextlib.suppress(OSError):
                 process.stdin.close()
-        os.set_blocking(self.answers_fd, True)
+        deadline = time.monotonic() + timeout
         with self._reading:
-            while self.ended is None:
+            while self.ended is None and time.monotonic() < deadline:
+                self._wait_readable(max(0.0, deadline - time.monotonic()))
                 self._read_answers()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        if process.poll() is None:
+            try:
+                process.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        with self._reading:
+            if self.ended is None:
+                self._end(WriterProcessEnded("the store's writer process was stopped"))
         if process.stdout is not None:
             process.stdout.close()
 
     # internals -------------------------------------------------------------------------------
+    def _wait_readable(self, timeout: float | None) -> None:
+        """Until the answers pipe is readable (or ``timeout`` seconds pass). ``poll``, unlike
+        ``select``, takes any descriptor number: a busy sandbox may hold thousands."""
+        poller = select.poll()
+        poller.register(self.answers_fd, select.POLLIN)
+        poller.poll(None if timeout is None else timeout * 1000)
+
     def _send(self, data: bytes) -> None:
         if self.ended is not None:
             raise WriterProcessEnded(str(self.ended))

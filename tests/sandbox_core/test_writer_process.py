@@ -153,6 +153,22 @@ def test_a_killed_writer_process_fails_what_waits_for_it_instead_of_hanging(
 
 
 @linux_only
+def test_stopping_a_writer_that_does_not_answer_kills_it_and_fails_what_waited(
+    tmp_path: Path,
+) -> None:
+    """A writer stuck (stopped here with SIGSTOP) cannot hold up the sandbox's shutdown."""
+    path = tmp_path / "w.db"
+    make_table(path)
+    writer = WriterProcess(str(path))
+    os.kill(writer.pid, signal.SIGSTOP)
+    waiting = writer.send([(INSERT, [(1, "x")], None, False)])
+    writer.stop(timeout=0.2)  # the one wait that is real time: a process that never answers
+    assert process_state(writer.pid) is None
+    assert isinstance(waiting.exception(), WriterProcessEnded)
+    assert rows(path) == {}
+
+
+@linux_only
 def test_the_writer_process_dies_with_a_sandbox_killed_by_sigkill(tmp_path: Path) -> None:
     path = tmp_path / "sandbox.db"
     script = textwrap.dedent(
