@@ -476,28 +476,19 @@ def _memory_child(db: str, tasks: int) -> None:
     with SandboxServer(service) as server:
         # One write through the server, so that its store writer process has started and
         # committed (the RSS read next is the sandbox's and the writer's, summed).
-        import urllib.request
-
-        credentials = f"{service.account_sid}:{service.auth_token}".encode()
-        request = urllib.request.Request(
-            f"{server.base_url}/v1/Workspaces/{ws['sid']}/Workers",
-            data=b"FriendlyName=one+more",
-            headers={"Authorization": "Basic " + base64.b64encode(credentials).decode()},
-        )
-        with urllib.request.urlopen(request, timeout=60) as answer:
-            assert answer.status == 201
+        _one_write(server.base_url, f"{service.account_sid}:{service.auth_token}".encode())
         print(f"READY {server.port}", flush=True)
         sys.stdin.read()
 
 
-def _one_write(base_url: str) -> None:
-    """Create a workspace in a ``trcli sandbox`` started by :func:`sandbox_process`."""
+def _one_write(base_url: str, credentials: bytes = CREDENTIALS) -> None:
+    """Create a workspace in a sandbox (by default one started by :func:`sandbox_process`)."""
     import urllib.request
 
     request = urllib.request.Request(
         f"{base_url}/v1/Workspaces",
         data=b"FriendlyName=one+more",
-        headers={"Authorization": "Basic " + base64.b64encode(CREDENTIALS).decode()},
+        headers={"Authorization": "Basic " + base64.b64encode(credentials).decode()},
     )
     with urllib.request.urlopen(request, timeout=60) as answer:
         assert answer.status == 201

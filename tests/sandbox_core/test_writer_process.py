@@ -14,6 +14,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -78,94 +79,88 @@ def writer_children(of: int) -> list[int]:
 INSERT = "INSERT INTO t (k, body) VALUES (?, ?)"
 
 
-def test_what_the_writer_process_answered_is_committed_with_its_bodies_deflated(
-    tmp_path: Path,
-) -> None:
+@pytest.fixture
+def table(tmp_path: Path) -> Path:
+    """A database with one table ``t`` for the writer to write."""
     path = tmp_path / "w.db"
     make_table(path)
-    writer = WriterProcess(str(path))
+    return path
+
+
+@pytest.fixture
+def writer(table: Path) -> Iterator[WriterProcess]:
+    """A writer process on ``table``'s database, stopped after the test."""
+    started = WriterProcess(str(table))
     try:
-        packed = writer.send([(INSERT, [(1, b'{"a": 1}')], 1)])
-        plain = writer.send([(INSERT, [(2, "plain")], None)])
-        writer.wait(plain)
-        assert packed.done() and packed.exception() is None
-        stored = rows(path)  # another connection, the moment the answer arrived
-        assert unpack(stored[1]) == '{"a": 1}' and stored[1] != b'{"a": 1}'
-        assert stored[2] == "plain"
+        yield started
     finally:
-        writer.stop()
+        started.stop()
+
+
+def test_what_the_writer_process_answered_is_committed_with_its_bodies_deflated(
+    table: Path, writer: WriterProcess
+) -> None:
+    packed = writer.send([(INSERT, [(1, b'{"a": 1}')], 1)])
+    plain = writer.send([(INSERT, [(2, "plain")], None)])
+    writer.wait(plain)
+    assert packed.done() and packed.exception() is None
+    stored = rows(table)  # another connection, the moment the answer arrived
+    assert unpack(stored[1]) == '{"a": 1}' and stored[1] != b'{"a": 1}'
+    assert stored[2] == "plain"
+    writer.stop()
     assert process_state(writer.pid) is None
 
 
-def test_batches_sent_while_the_writer_commits_share_its_next_transaction(tmp_path: Path) -> None:
-    path = tmp_path / "w.db"
-    make_table(path)
-    writer = WriterProcess(str(path))
-    try:
-        sent = [writer.send([(INSERT, [(k, "x" * 2000)], None)]) for k in range(300)]
-        writer.wait(sent[-1])
-        assert all(future.done() and future.exception() is None for future in sent)
-        assert len(rows(path)) == 300
-        assert 0 < writer.transactions < 300
-    finally:
-        writer.stop()
+def test_batches_sent_while_the_writer_commits_share_its_next_transaction(
+    table: Path, writer: WriterProcess
+) -> None:
+    sent = [writer.send([(INSERT, [(k, "x" * 2000)], None)]) for k in range(300)]
+    writer.wait(sent[-1])
+    assert all(future.done() and future.exception() is None for future in sent)
+    assert len(rows(table)) == 300
+    assert 0 < writer.transactions < 300
 
 
 def test_after_a_failed_commit_every_batch_fails_until_reset_and_none_is_written(
-    tmp_path: Path,
+    table: Path, writer: WriterProcess
 ) -> None:
-    path = tmp_path / "w.db"
-    make_table(path)
-    writer = WriterProcess(str(path))
-    try:
-        writer.wait(writer.send([(INSERT, [(1, "one")], None)]))
-        failing = writer.send([(INSERT, [(2, "two")], None), (INSERT, [(1, "again")], None)])
-        behind = writer.send([(INSERT, [(3, "three")], None)])
-        with pytest.raises(sqlite3.OperationalError, match="UNIQUE constraint failed"):
-            writer.wait(failing)
-        with pytest.raises(sqlite3.OperationalError, match="UNIQUE constraint failed"):
-            writer.wait(behind)
-        assert rows(path) == {1: "one"}
-        writer.reset()
-        writer.wait(writer.send([(INSERT, [(4, "four")], None)]))
-        assert rows(path) == {1: "one", 4: "four"}
-    finally:
-        writer.stop()
+    writer.wait(writer.send([(INSERT, [(1, "one")], None)]))
+    failing = writer.send([(INSERT, [(2, "two")], None), (INSERT, [(1, "again")], None)])
+    behind = writer.send([(INSERT, [(3, "three")], None)])
+    with pytest.raises(sqlite3.OperationalError, match="UNIQUE constraint failed"):
+        writer.wait(failing)
+    with pytest.raises(sqlite3.OperationalError, match="UNIQUE constraint failed"):
+        writer.wait(behind)
+    assert rows(table) == {1: "one"}
+    writer.reset()
+    writer.wait(writer.send([(INSERT, [(4, "four")], None)]))
+    assert rows(table) == {1: "one", 4: "four"}
 
 
 @linux_only
 def test_a_killed_writer_process_fails_what_waits_for_it_instead_of_hanging(
-    tmp_path: Path,
+    table: Path, writer: WriterProcess
 ) -> None:
-    path = tmp_path / "w.db"
-    make_table(path)
-    writer = WriterProcess(str(path))
-    try:
-        os.kill(writer.pid, signal.SIGKILL)
-        wait_until_dead(writer.pid)
-        with pytest.raises(WriterProcessEnded):
-            writer.wait(writer.send([(INSERT, [(1, "x")], None)]))
-        assert writer.ended is not None and rows(path) == {}
-        with pytest.raises(WriterProcessEnded):
-            writer.send([(INSERT, [(2, "y")], None)])
-    finally:
-        writer.stop()
+    os.kill(writer.pid, signal.SIGKILL)
+    wait_until_dead(writer.pid)
+    with pytest.raises(WriterProcessEnded):
+        writer.wait(writer.send([(INSERT, [(1, "x")], None)]))
+    assert writer.ended is not None and rows(table) == {}
+    with pytest.raises(WriterProcessEnded):
+        writer.send([(INSERT, [(2, "y")], None)])
 
 
 @linux_only
 def test_stopping_a_writer_that_does_not_answer_kills_it_and_fails_what_waited(
-    tmp_path: Path,
+    table: Path, writer: WriterProcess
 ) -> None:
     """A writer stuck (stopped here with SIGSTOP) cannot hold up the sandbox's shutdown."""
-    path = tmp_path / "w.db"
-    make_table(path)
-    writer = WriterProcess(str(path))
     os.kill(writer.pid, signal.SIGSTOP)
-    waiting = writer.send([(INSERT, [(1, "x")], None, False)])
+    waiting = writer.send([(INSERT, [(1, "x")], None)])
     writer.stop(timeout=0.2)  # the one wait that is real time: a process that never answers
     assert process_state(writer.pid) is None
     assert isinstance(waiting.exception(), WriterProcessEnded)
-    assert rows(path) == {}
+    assert rows(table) == {}
 
 
 @linux_only
