@@ -331,12 +331,12 @@ class CallbackHandler:
             self.recorder.record(record)
         if console is not None:
             console.observe(record)
-        # Let the loop go round once before answering. Under load, every request a loop turn
-        # read is then handled before any answer is written, and the answers go out together:
-        # the client finds several answers per wake-up and this server several requests per
-        # read, instead of one each, and they stop taking the CPU from each other at every
-        # answer (2 cores, 16 connections: ~20% less CPU a callback, docs/benchmarks.md).
-        # An idle server's answer waits one pass of the loop: microseconds.
+        # Let the loop go round once before answering: under load, every request read in this
+        # loop turn is then handled before any answer is written, and the answers go out
+        # together. The client finds several answers per wake-up and this server several
+        # requests per read of its sockets, instead of one each, and the two stop taking the
+        # CPU from each other at every answer (2 cores, 16 connections: 10-25% less CPU a
+        # callback; docs/benchmarks.md). An idle server's answer waits one pass of the loop.
         await asyncio.sleep(0)
         if forwarded is not None:
             headers = {"Content-Type": forwarded.content_type} if forwarded.content_type else None
