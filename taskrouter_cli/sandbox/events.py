@@ -164,20 +164,25 @@ def stored_event(facts: EventFacts) -> StoredEvent:
         body["actor_type"] = actor_type
     body["description"] = facts.description
     body["event_data"] = compact
-    date = now.replace(microsecond=0)
     date_ms = int(now.timestamp() * 1000)
-    if date.utcoffset() != _UTC_OFFSET or date.timestamp() != date_ms // 1000:
-        body["event_date"] = date.isoformat()
+    if now.tzinfo is not timezone.utc:  # UTC (every clock's): the second of date_ms, as read
+        date = now.replace(microsecond=0)
+        if date.utcoffset() != _UTC_OFFSET or date.timestamp() != date_ms // 1000:
+            body["event_date"] = date.isoformat()
     body["resource_sid"] = facts.resource_sid
     body["resource_type"] = facts.resource_type
-    return StoredEvent(
-        sid=facts.sid,
-        workspace_sid=workspace_sid,
-        event_type=facts.event_type,
-        event_date_ms=date_ms,
-        task_channel=channel,
-        body=to_json(body),
-        **columns,
+    return StoredEvent(  # positional: ~1 µs less than by keyword, ten Events a lifecycle
+        facts.sid,
+        workspace_sid,
+        facts.event_type,
+        date_ms,
+        columns["task_sid"],
+        columns["worker_sid"],
+        columns["reservation_sid"],
+        columns["task_queue_sid"],
+        columns["workflow_sid"],
+        channel,
+        to_json(body),
     )
 
 

@@ -154,31 +154,44 @@ class PathTemplate:
         return tuple(0 if s.startswith("{") else 1 for s in self.segments)
 
 
+_Literals = tuple[tuple[int, ...], dict[tuple[str, ...], "PathTemplate"]]
+"""Where a group of templates has literal segments, and the templates by those segments."""
+
+
 @dataclass
 class Spec:
     raw: dict[str, Any]
     templates: list[PathTemplate]
-    _lengths: dict[int, list[PathTemplate]] | None = field(default=None, repr=False, compare=False)
+    _index: dict[int, list[_Literals]] | None = field(default=None, repr=False, compare=False)
 
     def operations(self) -> list[Operation]:
         return [op for t in self.templates for op in t.operations.values()]
 
     def match(self, path: str) -> tuple[PathTemplate, dict[str, str]] | None:
         parts = path.strip("/").split("/")
-        for template in self._by_length().get(len(parts), ()):
-            values = template.match(parts)
-            if values is not None:
-                return template, values
+        for positions, templates in self._by_shape().get(len(parts), ()):
+            template = templates.get(tuple([parts[at] for at in positions]))
+            if template is not None:
+                values = template.match(parts)
+                if values is not None:
+                    return template, values
         return None
 
-    def _by_length(self) -> dict[int, list[PathTemplate]]:
-        """The templates by number of segments, in their order (only those can match a path:
-        a request tries ~4 instead of ~25)."""
-        if self._lengths is None:
-            self._lengths = {}
-            for template in self.templates:
-                self._lengths.setdefault(len(template.segments), []).append(template)
-        return self._lengths
+    def _by_shape(self) -> dict[int, list[_Literals]]:
+        """The templates by number of segments, then by where their literal segments are (most
+        specific first, as :attr:`templates`), each group a dict by those segments' text: a
+        request looks up one template per group (1-3) instead of comparing ~4 (3-10 µs)."""
+        if self._index is None:
+            index: dict[int, dict[tuple[int, ...], dict[tuple[str, ...], PathTemplate]]] = {}
+            for template in self.templates:  # most specific first
+                positions = tuple(
+                    at for at, segment in enumerate(template.segments) if segment[:1] != "{"
+                )
+                literals = tuple(template.segments[at] for at in positions)
+                shapes = index.setdefault(len(template.segments), {})
+                shapes.setdefault(positions, {}).setdefault(literals, template)
+            self._index = {length: list(shapes.items()) for length, shapes in index.items()}
+        return self._index
 
     def operation(self, operation_id: str) -> Operation:
         for op in self.operations():
