@@ -77,6 +77,10 @@ def _encode(value: Any) -> Any:
     raise TypeError(f"cannot store {type(value).__name__}")
 
 
+_STATUS_FIELDS = {kind: info.status_field for kind, info in KINDS.items()}
+"""Each kind's status field (a stored column), or None."""
+
+
 def public(record: Record) -> Record:
     """The record without its private ``_`` keys."""
     return {key: value for key, value in record.items() if key[0] != "_"}
@@ -344,16 +348,18 @@ class State:
 
     @staticmethod
     def _stored(kind: str, record: Record) -> StoredRecord:
-        status_field = KINDS[kind].status_field
+        status_field = _STATUS_FIELDS[kind]
         created = record.get("date_created")
-        return StoredRecord(
-            sid=record["sid"],
-            kind=kind,
-            workspace_sid=record.get("workspace_sid"),
-            parent_sid=record.get("task_sid") or record.get("worker_sid"),
-            status=record.get(status_field) if status_field else None,
-            queue_sid=record.get("task_queue_sid"),
-            worker_sid=record.get("worker_sid"),
-            date_created=created.isoformat() if isinstance(created, datetime) else None,
-            body=to_json(record, _encode),
+        get = record.get
+        worker_sid = get("worker_sid")
+        return StoredRecord(  # positional: ~1 µs less than by keyword, ~24 rows a lifecycle
+            record["sid"],
+            kind,
+            get("workspace_sid"),
+            get("task_sid") or worker_sid,
+            get(status_field) if status_field else None,
+            get("task_queue_sid"),
+            worker_sid,
+            created.isoformat() if isinstance(created, datetime) else None,
+            to_json(record, _encode),
         )
