@@ -23,7 +23,6 @@ Usage::
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import multiprocessing
 import signal
@@ -33,6 +32,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from taskrouter_cli.errors import NetworkError
+from taskrouter_cli.guards.pipes import enlarge_pipe
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -79,14 +79,7 @@ def worker_pipe(context: Any) -> tuple[Connection, Connection]:
     """(receiving, sending): a one-way pipe for a worker's log lines, as large as allowed up to
     PIPE_BYTES, so that sending a batch does not wait for the reader."""
     receiving, sending = context.Pipe(duplex=False)
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows
-        return receiving, sending
-    setting = getattr(fcntl, "F_SETPIPE_SZ", None)  # Linux only
-    if setting is not None:
-        with contextlib.suppress(OSError):  # a lower system limit: the default size then
-            fcntl.fcntl(sending.fileno(), setting, PIPE_BYTES)
+    enlarge_pipe(sending.fileno(), PIPE_BYTES)
     return receiving, sending
 
 

@@ -35,6 +35,8 @@ from collections.abc import Sequence
 from concurrent.futures import Future
 from typing import Any
 
+from taskrouter_cli.guards.pipes import enlarge_pipe
+
 from .body_codec import pack
 
 Statement = tuple[str, list[tuple[Any, ...]], "int | None"]
@@ -68,7 +70,7 @@ class WriterProcess:
         self._requests = self._process.stdin.fileno()
         self.answers_fd = self._process.stdout.fileno()
         """Readable when the writer has answered (for ``loop.add_reader``)."""
-        _enlarge_pipe(self._requests)
+        enlarge_pipe(self._requests, PIPE_BYTES)
         os.set_blocking(self.answers_fd, False)
         self._waiting: deque[Future[None]] = deque()
         self._answers = bytearray()
@@ -204,17 +206,6 @@ class WriterProcess:
 
 def _why(cause: BaseException | None) -> str:
     return f": {cause}" if cause is not None else ""
-
-
-def _enlarge_pipe(descriptor: int) -> None:
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows
-        return
-    setting = getattr(fcntl, "F_SETPIPE_SZ", None)  # Linux only
-    if setting is not None:
-        with contextlib.suppress(OSError):  # a lower system limit: the default size then
-            fcntl.fcntl(descriptor, setting, PIPE_BYTES)
 
 
 def _write_all(descriptor: int, data: bytes) -> None:
