@@ -52,7 +52,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import REPO, Report, median, percentile, tree_cpu_seconds, tree_rss_mb
+from benchmarks.common import (
+    REPO,
+    Report,
+    median,
+    percentile,
+    stat_cpu_seconds,
+    tree_cpu_seconds,
+    tree_rss_mb,
+)
 
 ACCOUNT = "AC" + "b" * 32
 TOKEN = "c" * 32
@@ -82,8 +90,7 @@ def cores_busy() -> tuple[float, float]:
 def main_thread_cpu_seconds(pid: int) -> float:
     """CPU time of ``pid``'s main thread alone (the sandbox's event loop; its store writer
     process and its other threads are the rest of :func:`tree_cpu_seconds`)."""
-    fields = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return stat_cpu_seconds(Path(f"/proc/{pid}/task/{pid}/stat"))
 
 
 def _child_env(home: Path) -> dict[str, str]:

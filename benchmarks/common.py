@@ -115,18 +115,17 @@ def machine() -> dict[str, Any]:
 def tree_cpu_seconds(pid: int) -> float:
     """User + system CPU seconds of ``pid`` and its live children (``serve --workers``, the
     sandbox's store writer)."""
-    total = 0.0
-    pending = [pid]
-    while pending:
-        current = pending.pop()
-        try:
-            stat = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
-            children = _children(current)
-        except OSError:
-            continue
-        total += (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
-        pending.extend(int(child) for child in children)
-    return total
+    return sum(stat_cpu_seconds(Path(f"/proc/{each}/stat")) for each in process_tree(pid))
+
+
+def stat_cpu_seconds(stat: Path) -> float:
+    """User + system CPU seconds from a /proc ``stat`` file (a process's or a thread's); 0 if
+    it is gone."""
+    try:
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def tree_rss_mb(pid: int) -> float:
@@ -134,24 +133,32 @@ def tree_rss_mb(pid: int) -> float:
     store writer process. Pages they share (the interpreter's libraries) count twice, so this
     is an upper bound."""
     total = 0.0
-    pending = [pid]
-    while pending:
-        current = pending.pop()
+    for each in process_tree(pid):
         try:
-            status = Path(f"/proc/{current}/status").read_text()
-            children = _children(current)
+            status = Path(f"/proc/{each}/status").read_text()
         except OSError:
             continue
         for line in status.splitlines():
             if line.startswith("VmRSS:"):
                 total += int(line.split()[1]) / 1024
-        pending.extend(int(child) for child in children)
     return total
 
 
-def _children(pid: int) -> list[str]:
-    """The child processes of every thread of ``pid`` (a server thread may start them)."""
-    found: list[str] = []
-    for thread in Path(f"/proc/{pid}/task").iterdir():
-        found += (thread / "children").read_text().split()
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its live descendants: the children of every thread (a server thread may
+    start them)."""
+    found: list[int] = []
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            children = [
+                int(child)
+                for thread in Path(f"/proc/{current}/task").iterdir()
+                for child in (thread / "children").read_text().split()
+            ]
+        except OSError:
+            continue
+        found.append(current)
+        pending.extend(children)
     return found
