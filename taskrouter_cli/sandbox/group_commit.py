@@ -109,11 +109,10 @@ class GroupCommit:
         """``callback`` on ``loop``, soon: without a wake-up through the loop's own pipe when
         already on it (the answers are read there, and by :meth:`detach`), never inside the
         caller (which holds the writer's answers)."""
-        if threading.get_ident() != self._thread:
-            _call_soon(loop, callback, *args)
-            return
+        on_loop = threading.get_ident() == self._thread
+        schedule = loop.call_soon if on_loop else loop.call_soon_threadsafe
         try:
-            loop.call_soon(callback, *args)
+            schedule(callback, *args)
         except RuntimeError:  # the loop is closed: detach() has committed or reported it
             pass
 
@@ -134,13 +133,6 @@ class GroupCommit:
         future = self._future or self._written
         if future is not None and not future.done():
             await asyncio.shield(future)
-
-
-def _call_soon(loop: asyncio.AbstractEventLoop, callback: Any, *args: Any) -> None:
-    try:
-        loop.call_soon_threadsafe(callback, *args)
-    except RuntimeError:  # the loop is closed: detach() has committed or reported it
-        pass
 
 
 def _succeed(future: asyncio.Future[None] | None) -> None:

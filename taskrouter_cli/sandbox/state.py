@@ -77,10 +77,6 @@ def _encode(value: Any) -> Any:
     raise TypeError(f"cannot store {type(value).__name__}")
 
 
-_STATUS_FIELDS = {kind: info.status_field for kind, info in KINDS.items()}
-"""Each kind's status field (a stored column), or None."""
-
-
 def public(record: Record) -> Record:
     """The record without its private ``_`` keys."""
     return {key: value for key, value in record.items() if key[0] != "_"}
@@ -348,7 +344,7 @@ class State:
 
     @staticmethod
     def _stored(kind: str, record: Record) -> StoredRecord:
-        status_field = _STATUS_FIELDS[kind]
+        status_field = KINDS[kind].status_field
         created = record.get("date_created")
         get = record.get
         worker_sid = get("worker_sid")
