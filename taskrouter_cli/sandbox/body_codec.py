@@ -51,8 +51,12 @@ def pack(text: str | bytes) -> bytes:
 
 
 def unpack(body: str | bytes) -> str:
+    """A stored body as text: deflated, or plain JSON (TEXT, or a BLOB of UTF-8 JSON, which
+    starts with ``{``)."""
     if isinstance(body, str):
         return body
+    if body[:1] == b"{":
+        return body.decode("utf-8")
     if body[:1] != _PACKED_V1:
         raise ValueError(f"unknown body format {body[:1]!r}")
     unpacker = zlib.decompressobj(_WINDOW_BITS, _DICTIONARY_V1)

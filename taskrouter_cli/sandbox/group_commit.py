@@ -32,8 +32,8 @@ class GroupCommit:
     def __init__(self, service: Any) -> None:
         self.service = service
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._future: asyncio.Future[None] | None = None  # the turn's writes, not handed over
-        self._written: asyncio.Future[None] | None = None  # the last turn handed to the writer
+        self._future: _Turn | None = None  # the turn's writes, not handed over
+        self._written: _Turn | None = None  # the last turn handed to the writer
         self._thread: int | None = None  # the loop's
         self._answers: tuple[int, int] | None = None  # (writer, descriptor) read on the loop
 
@@ -62,22 +62,24 @@ class GroupCommit:
     def _schedule(self) -> None:
         loop = self._loop
         if loop is not None and self._future is None:
-            self._future = loop.create_future()
+            self._future = _Turn()
             loop.call_soon(self._commit)
 
     def _commit(self) -> None:
+        self.service.route_scheduled()  # its writes join this commit
         future, self._future = self._future, None
         try:
             writing = self.service.commit_pending()
         except Exception as exc:  # answers waiting for this commit fail; memory was rolled back
             log.exception("the group commit failed; its writes are rolled back")
-            _fail(future, exc)
+            if future is not None:
+                future.fail(exc)
             return
         if future is None:
             return
         loop = self._loop
         if writing is None or loop is None:
-            _succeed(future)
+            future.succeed()
             return
         self._written = future
         self._watch_answers()
@@ -116,34 +118,61 @@ class GroupCommit:
         except RuntimeError:  # the loop is closed: detach() has committed or reported it
             pass
 
-    def _written_done(self, future: asyncio.Future[None], done: Future[None]) -> None:
+    def _written_done(self, future: _Turn, done: Future[None]) -> None:
         exc = done.exception()
         if exc is None:
-            _succeed(future)
+            future.succeed()
             return
         log.error("the group commit failed; its writes are rolled back", exc_info=exc)
         try:
             self.service.commit_failed(done)
         except Exception:  # the answers still learn of the failure below
             log.exception("could not go back to the last commit")
-        _fail(future, exc)
+        future.fail(exc)
 
     async def durable(self) -> None:
         """Return once every write made so far on the loop is committed."""
-        future = self._future or self._written
-        if future is not None and not future.done():
-            await asyncio.shield(future)
+        turn = self._future or self._written
+        if turn is not None and not turn.done:
+            await turn.waiter()
 
 
-def _succeed(future: asyncio.Future[None] | None) -> None:
-    if future is not None and not future.done():
-        future.set_result(None)
+class _Turn:
+    """The writes of one loop turn, and the answers waiting for their commit. Each answer
+    waits on a future of its own, settled directly when the commit is known (a shared future
+    behind ``asyncio.shield`` took two more loop callbacks for each answer, and an answer given
+    up must not cancel the others' wait)."""
 
+    __slots__ = ("_waiters", "done", "error")
 
-def _fail(future: asyncio.Future[None] | None, exc: BaseException) -> None:
-    if future is not None and not future.done():
-        future.set_exception(exc)
-        future.add_done_callback(_retrieve)
+    def __init__(self) -> None:
+        self.done = False
+        self.error: BaseException | None = None
+        self._waiters: list[asyncio.Future[None]] = []
+
+    def waiter(self) -> asyncio.Future[None]:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(future)
+        return future
+
+    def succeed(self) -> None:
+        if self.done:
+            return
+        self.done = True
+        waiters, self._waiters = self._waiters, []
+        for future in waiters:
+            if not future.done():
+                future.set_result(None)
+
+    def fail(self, exc: BaseException) -> None:
+        if self.done:
+            return
+        self.done, self.error = True, exc
+        waiters, self._waiters = self._waiters, []
+        for future in waiters:
+            if not future.done():
+                future.set_exception(exc)
+                future.add_done_callback(_retrieve)
 
 
 def _retrieve(future: asyncio.Future[None]) -> None:

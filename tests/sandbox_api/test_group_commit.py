@@ -5,6 +5,7 @@ each answer arrives)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 import aiohttp
 
 from taskrouter_cli.sandbox.clock import FakeClock
+from taskrouter_cli.sandbox.group_commit import GroupCommit
 from taskrouter_cli.sandbox.server import SandboxServer
 from taskrouter_cli.sandbox.service import SandboxService
 from taskrouter_cli.sandbox.store import SqliteStore
@@ -108,3 +110,88 @@ def test_a_failed_group_commit_fails_its_answers_rolls_memory_back_and_the_serve
         asyncio.run(scenario(server.base_url, authorization))
         service.settle()
     assert len([sid for sid in committed_sids(path) if sid.startswith("WT")]) == 2
+
+
+def test_a_task_routed_on_creation_is_committed_reserved_with_its_create_and_no_routing_job_row(
+    tmp_path: Path,
+) -> None:
+    """Routing set off by a write runs before that write's group is handed to the writer, so it
+    joins the same commit: one transaction holds the task created and reserved (the answer
+    finds it reserved in the database), and the routing job, added and done in that group, was
+    never written. (Before, the routing committed in a transaction of its own, one turn later.)"""
+    path = tmp_path / "sandbox.db"
+    service = SandboxService(SqliteStore(path), FakeClock())
+    with sqlite3.connect(path) as db:  # remembers every routing job row ever inserted
+        db.execute("CREATE TABLE jobs_written (seq INTEGER)")
+        db.execute(
+            "CREATE TRIGGER remember_job AFTER INSERT ON routing_jobs "
+            "BEGIN INSERT INTO jobs_written VALUES (new.seq); END"
+        )
+
+    async def scenario(base: str, authorization: str) -> tuple[str, str, int, int]:
+        async with aiohttp.ClientSession(headers={"Authorization": authorization}) as session:
+
+            async def post(url: str, data: dict[str, str]) -> Any:
+                async with session.post(base + url, data=data) as answer:
+                    assert answer.status in (200, 201), await answer.text()
+                    return await answer.json()
+
+            ws = (await post("/v1/Workspaces", {"FriendlyName": "one commit"}))["sid"]
+            async with session.get(f"{base}/v1/Workspaces/{ws}/Activities") as listed:
+                activities = (await listed.json())["activities"]
+            available = next(a["sid"] for a in activities if a["available"])
+            queue = await post(
+                f"/v1/Workspaces/{ws}/TaskQueues", {"FriendlyName": "q", "TargetWorkers": "1==1"}
+            )
+            config = {"task_routing": {"filters": [], "default_filter": {"queue": queue["sid"]}}}
+            flow = await post(
+                f"/v1/Workspaces/{ws}/Workflows",
+                {"FriendlyName": "f", "Configuration": json.dumps(config)},
+            )
+            await post(
+                f"/v1/Workspaces/{ws}/Workers", {"FriendlyName": "w", "ActivitySid": available}
+            )
+            before = service.store.transactions
+            task = await post(
+                f"/v1/Workspaces/{ws}/Tasks", {"WorkflowSid": flow["sid"], "Attributes": "{}"}
+            )
+            transactions = service.store.transactions - before
+            with sqlite3.connect(path) as db:  # what was committed when the answer arrived
+                status = db.execute(
+                    "SELECT status FROM records WHERE sid = ?", (task["sid"],)
+                ).fetchone()[0]
+                jobs = db.execute("SELECT COUNT(*) FROM jobs_written").fetchone()[0]
+            return task["assignment_status"], str(status), int(jobs), transactions
+
+    with SandboxServer(service) as server:
+        authorization = aiohttp.encode_basic_auth(service.account_sid, service.auth_token)
+        answered, committed, jobs, transactions = asyncio.run(
+            scenario(server.base_url, authorization)
+        )
+    assert answered == "pending"  # the answer shows the task as created, as TaskRouter's does
+    assert committed == "reserved"
+    assert jobs == 0
+    assert transactions == 1
+
+
+def test_an_answer_given_up_while_waiting_for_its_commit_does_not_cancel_the_others_wait(
+    tmp_path: Path,
+) -> None:
+    service = SandboxService(SqliteStore(tmp_path / "sandbox.db"), FakeClock())
+
+    async def scenario() -> None:
+        group = GroupCommit(service)
+        group.attach(asyncio.get_running_loop())
+        try:
+            service.create("workspace", {}, {"friendly_name": "one turn"})  # a write this turn
+            given_up = asyncio.create_task(group.durable())
+            waiting = asyncio.create_task(group.durable())
+            await asyncio.sleep(0)  # both wait for the turn's commit now
+            given_up.cancel()
+            await asyncio.wait_for(waiting, 10)  # committed, not cancelled
+            assert given_up.cancelled()
+        finally:
+            group.detach()
+
+    asyncio.run(scenario())
+    service.close()

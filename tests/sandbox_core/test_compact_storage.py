@@ -110,6 +110,42 @@ def test_bodies_are_deflated_and_bodies_stored_as_text_still_read() -> None:
     assert unpack(text) == text
 
 
+def test_plain_json_blobs_read_back() -> None:
+    text = '{"friendly_name": "é"}'
+    assert unpack(text.encode()) == text
+
+
+def test_worker_bodies_are_stored_plain_task_bodies_deflated_and_both_survive_a_restart(
+    tmp_path: Path,
+) -> None:
+    """Workers and their channels are rewritten at every reservation and activity change and
+    are few: kept as plain JSON (no deflating on every write); tasks, many, stay deflated."""
+    path = tmp_path / "sandbox.db"
+    service = SandboxService(SqliteStore(path), FakeClock())
+    workspace = service.seed_quickstart()
+    assert workspace is not None
+    scope = {"workspace_sid": workspace["sid"]}
+    workers = service.list("worker", scope, {}, 50).records
+    created = service.create("task", scope, {"attributes": '{"selected_language": "es"}'})
+    task = service.fetch("task", scope, created["sid"])  # routed into a queue meanwhile
+    service.close()
+    with sqlite3.connect(path) as db:
+        first_bytes = {
+            str(kind): {
+                bytes(body[:1])
+                for (body,) in db.execute("SELECT body FROM records WHERE kind = ?", (kind,))
+            }
+            for kind in ("worker", "worker_channel", "task")
+        }
+    assert first_bytes == {"worker": {b"{"}, "worker_channel": {b"{"}, "task": {b"\x01"}}
+    reopened = SandboxService(SqliteStore(path), FakeClock())
+    try:
+        assert reopened.list("worker", scope, {}, 50).records == workers
+        assert reopened.fetch("task", scope, task["sid"]) == task
+    finally:
+        reopened.close()
+
+
 def test_a_database_of_an_earlier_version_lists_its_events(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     service = SandboxService(SqliteStore(path), FakeClock())
