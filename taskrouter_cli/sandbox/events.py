@@ -81,6 +81,7 @@ None -- :func:`public_event` leaves such entries out -- so None is free to mean 
 
 
 _COLUMN_SID_SET = frozenset(_COLUMN_SIDS)
+_new_tuple = tuple.__new__
 
 
 class EventFacts(NamedTuple):
@@ -171,18 +172,21 @@ def stored_event(facts: EventFacts) -> StoredEvent:
             body["event_date"] = date.isoformat()
     body["resource_sid"] = facts.resource_sid
     body["resource_type"] = facts.resource_type
-    return StoredEvent(  # positional: ~1 µs less than by keyword, ten Events a lifecycle
-        facts.sid,
-        workspace_sid,
-        facts.event_type,
-        date_ms,
-        columns["task_sid"],
-        columns["worker_sid"],
-        columns["reservation_sid"],
-        columns["task_queue_sid"],
-        columns["workflow_sid"],
-        channel,
-        to_json(body),
+    return _new_tuple(  # skips NamedTuple.__new__ (a Python function); ten Events a lifecycle
+        StoredEvent,
+        (
+            facts.sid,
+            workspace_sid,
+            facts.event_type,
+            date_ms,
+            columns["task_sid"],
+            columns["worker_sid"],
+            columns["reservation_sid"],
+            columns["task_queue_sid"],
+            columns["workflow_sid"],
+            channel,
+            to_json(body),
+        ),
     )
 
 

@@ -246,22 +246,27 @@ class SqliteStore:
     ) -> None:
         """Apply the changes of one operation atomically, and commit them before returning --
         or, for a write on the grouping thread (:meth:`group_commits`), with the group."""
+        changes: list[_Statement] = []  # only statements with rows: an empty executemany
+        # still costs a statement step (~5 a write)
+        added: list[tuple[Any, ...]] = list(jobs_added)
+        if added:
+            changes.append(_Statement(_INSERT_JOB, added))
+        done: list[tuple[Any, ...]] = [(seq,) for seq in jobs_done]
+        if done:
+            changes.append(_Statement(_DELETE_JOB, done))
         deflated: list[tuple[Any, ...]] = list(upserts)  # rows as they are: tuples
         plain = [row for row in deflated if row[1] in _PLAIN_KINDS]
         if plain:
             deflated = [row for row in deflated if row[1] not in _PLAIN_KINDS]
-        changes = [
-            change
-            for change in (
-                _Statement(_INSERT_JOB, list(jobs_added)),
-                _Statement(_DELETE_JOB, [(seq,) for seq in jobs_done]),
-                _Statement(_UPSERT_RECORD, deflated, 8),
-                _Statement(_UPSERT_RECORD, plain),
-                _Statement(_DELETE_RECORD, [(sid,) for sid in deletes]),
-                _Statement(_INSERT_EVENT, list(events), 10),
-            )
-            if change.rows  # an empty executemany still costs a statement step (~5 a write)
-        ]
+            changes.append(_Statement(_UPSERT_RECORD, plain))
+        if deflated:
+            changes.append(_Statement(_UPSERT_RECORD, deflated, 8))
+        deleted: list[tuple[Any, ...]] = [(sid,) for sid in deletes]
+        if deleted:
+            changes.append(_Statement(_DELETE_RECORD, deleted))
+        rows: list[tuple[Any, ...]] = list(events)
+        if rows:
+            changes.append(_Statement(_INSERT_EVENT, rows, 10))
         self._apply(changes)
 
     def _apply(self, changes: list[_Statement]) -> None:
