@@ -110,6 +110,14 @@ def test_bodies_are_deflated_and_bodies_stored_as_text_still_read() -> None:
     assert unpack(text) == text
 
 
+def quickstart_on_file(path: Path) -> tuple[SandboxService, dict[str, str]]:
+    """A sandbox on the SQLite file ``path`` with the quickstart workspace, and its scope."""
+    service = SandboxService(SqliteStore(path), FakeClock())
+    workspace = service.seed_quickstart()
+    assert workspace is not None
+    return service, {"workspace_sid": workspace["sid"]}
+
+
 def test_plain_json_blobs_read_back() -> None:
     text = '{"friendly_name": "é"}'
     assert unpack(text.encode()) == text
@@ -121,10 +129,7 @@ def test_worker_bodies_are_stored_plain_task_bodies_deflated_and_both_survive_a_
     """Workers and their channels are rewritten at every reservation and activity change and
     are few: kept as plain JSON (no deflating on every write); tasks, many, stay deflated."""
     path = tmp_path / "sandbox.db"
-    service = SandboxService(SqliteStore(path), FakeClock())
-    workspace = service.seed_quickstart()
-    assert workspace is not None
-    scope = {"workspace_sid": workspace["sid"]}
+    service, scope = quickstart_on_file(path)
     workers = service.list("worker", scope, {}, 50).records
     created = service.create("task", scope, {"attributes": '{"selected_language": "es"}'})
     task = service.fetch("task", scope, created["sid"])  # routed into a queue meanwhile
@@ -148,10 +153,7 @@ def test_worker_bodies_are_stored_plain_task_bodies_deflated_and_both_survive_a_
 
 def test_a_database_of_an_earlier_version_lists_its_events(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
-    service = SandboxService(SqliteStore(path), FakeClock())
-    workspace = service.seed_quickstart()
-    assert workspace is not None
-    scope = {"workspace_sid": workspace["sid"]}
+    service, scope = quickstart_on_file(path)
     made = service.list("event", scope, {}, 1000).records
     service.close()
     with sqlite3.connect(path) as db:  # rewrite every body as an earlier version stored it
