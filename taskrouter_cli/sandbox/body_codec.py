@@ -7,6 +7,8 @@ it commits); nothing here imports the rest of the sandbox, so the writer process
 from __future__ import annotations
 
 import zlib
+from collections.abc import Sequence
+from typing import Any
 
 _PACKED_V1 = b"\x01"
 """First byte of a packed body: raw deflate with :data:`_DICTIONARY_V1` (never change either;
@@ -48,6 +50,11 @@ def pack(text: str | bytes) -> bytes:
     packer = _PACKER_V1.copy()
     data = text if isinstance(text, bytes) else text.encode("utf-8")
     return _PACKED_V1 + packer.compress(data) + packer.flush()
+
+
+def pack_column(rows: Sequence[tuple[Any, ...]], at: int) -> list[tuple[Any, ...]]:
+    """``rows`` with the body in column ``at`` packed."""
+    return [(*row[:at], pack(row[at])) for row in rows]
 
 
 def unpack(body: str | bytes) -> str:

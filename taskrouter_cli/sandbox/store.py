@@ -30,9 +30,10 @@ from typing import Any, NamedTuple, cast
 
 from taskrouter_cli.guards.private_files import ensure_private_file, tighten
 
-from .body_codec import pack, unpack
+from .body_codec import pack_column, unpack
+from .connection_settings import configure
 from .store_writer import BatchWriter
-from .writer_process import Statement, WriterProcess, WriterProcessEnded
+from .writer_process import Statement, WriterProcess, WriterProcessEnded, commit_batches
 
 log = logging.getLogger(__name__)
 
@@ -143,14 +144,6 @@ class EventQuery:
     sid: str | None = None
 
 
-MEMORY_PAGE_SIZE = 16384
-"""Page size of an in-memory database (a file keeps SQLite's 4 KB: its WAL writes whole pages).
-Every page of an in-memory database is its own allocation on the heap that Python's larger
-objects use too; with 4 KB pages the objects freed between them left holes no page fits, and a
-sandbox with 100,000 pending tasks held ~1 KB a task more than it used (measured: 4,665 vs
-3,439 bytes a task with 16 KB pages; the database itself is 2% smaller, creates cost the same)."""
-
-
 class SqliteStore:
     """``SqliteStore(path)`` or ``SqliteStore(":memory:")``."""
 
@@ -163,16 +156,7 @@ class SqliteStore:
             for suffix in ("-wal", "-shm"):
                 tighten(Path(self.path + suffix))
         self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        if self.path != ":memory:":
-            self._conn.execute("PRAGMA journal_mode=WAL")
-        else:
-            self._conn.execute(f"PRAGMA page_size={MEMORY_PAGE_SIZE}")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.execute("PRAGMA busy_timeout=10000")
-        # 16 MB of page cache (SQLite's default is 2 MB). Measured with 100,000 pending tasks in
-        # a SQLite file: creates cost the same with 16 MB as with 64 MB (~480-800 us each as the
-        # file grows), and the process holds ~50 MB less (283 vs 336 MB resident).
-        self._conn.execute("PRAGMA cache_size=-16384")
+        configure(self._conn, in_memory=self.path == ":memory:")
         self._conn.executescript(_SCHEMA)
         self._closed = False
         self._group_thread: int | None = None
@@ -516,14 +500,9 @@ class SqliteStore:
             if self._failed is not None:
                 raise self._failed
             try:
-                conn.execute("BEGIN")
-                for sql, rows, _ in ready:
-                    conn.executemany(sql, rows)
-                conn.execute("COMMIT")
+                commit_batches(conn, [ready])
                 self._transactions += 1
             except BaseException as exc:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
                 if background:
                     self._failed = exc
                 raise
@@ -593,7 +572,7 @@ class _Statement(NamedTuple):
         at = self.packed
         if at is None:
             return self.rows
-        return [(*row[:at], pack(row[at])) for row in self.rows]
+        return pack_column(self.rows, at)
 
 
 _PLAIN_KINDS = frozenset({"worker", "worker_channel"})

@@ -37,7 +37,8 @@ from typing import Any
 
 from taskrouter_cli.guards.pipes import enlarge_pipe
 
-from .body_codec import pack
+from .body_codec import pack_column
+from .connection_settings import configure
 
 Statement = tuple[str, list[tuple[Any, ...]], "int | None"]
 """SQL, its rows, and the index of the column whose body is deflated (None: no such column)."""
@@ -228,14 +229,14 @@ def _die_with(sandbox: int) -> None:
         os._exit(0)
 
 
-def _commit(conn: sqlite3.Connection, batches: Sequence[Sequence[Statement]]) -> None:
+def commit_batches(conn: sqlite3.Connection, batches: Sequence[Sequence[Statement]]) -> None:
+    """One transaction for every statement of ``batches`` (bodies deflated where a statement
+    says so); a failure rolls all of it back and raises."""
     conn.execute("BEGIN")
     try:
         for statements in batches:
             for sql, rows, packed in statements:
-                if packed is not None:
-                    rows = [(*row[:packed], pack(row[packed])) for row in rows]
-                conn.executemany(sql, rows)
+                conn.executemany(sql, rows if packed is None else pack_column(rows, packed))
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
@@ -256,7 +257,7 @@ class _Committer:
             return
         if self.failed is None:
             try:
-                _commit(self.conn, batches)
+                commit_batches(self.conn, batches)
             except Exception as exc:  # noqa: BLE001 -- answered: the sandbox rolls back
                 self.failed = f"{type(exc).__name__}: {exc}".encode()
         error = self.failed
@@ -270,9 +271,7 @@ def serve_commits(database: str, sandbox: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the sandbox stops us (closing our input)
     _die_with(sandbox)
     conn = sqlite3.connect(database, isolation_level=None)
-    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=10000"):
-        conn.execute(f"PRAGMA {pragma}")
-    conn.execute("PRAGMA cache_size=-16384")  # as the sandbox's own connection
+    configure(conn)  # as the sandbox's own connection
     committer = _Committer(conn, sys.stdout.fileno())
     requests = sys.stdin.fileno()
     buffer = bytearray()

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from taskrouter_cli.sandbox.body_codec import pack, unpack
 from taskrouter_cli.sandbox.clock import FakeClock
 from taskrouter_cli.sandbox.events import (
     EventFacts,
@@ -20,7 +21,7 @@ from taskrouter_cli.sandbox.events import (
     stored_event,
 )
 from taskrouter_cli.sandbox.service import SandboxService
-from taskrouter_cli.sandbox.store import SqliteStore, pack, unpack
+from taskrouter_cli.sandbox.store import SqliteStore
 
 from .conftest import make_task, set_activity
 
