@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 from .json_codec import to_json
 from .records import Event, EventData, Task, Worker, Workspace
 from .state import Record
-from .store import StoredEvent
+from .store import StoredEvent, new_row
 
 
 def events_filter_allows(events_filter: str | None, event_type: str) -> bool:
@@ -81,7 +81,6 @@ None -- :func:`public_event` leaves such entries out -- so None is free to mean 
 
 
 _COLUMN_SID_SET = frozenset(_COLUMN_SIDS)
-_new_tuple = tuple.__new__
 
 
 class EventFacts(NamedTuple):
@@ -172,7 +171,7 @@ def stored_event(facts: EventFacts) -> StoredEvent:
             body["event_date"] = date.isoformat()
     body["resource_sid"] = facts.resource_sid
     body["resource_type"] = facts.resource_type
-    return _new_tuple(  # skips NamedTuple.__new__ (a Python function); ten Events a lifecycle
+    return new_row(
         StoredEvent,
         (
             facts.sid,

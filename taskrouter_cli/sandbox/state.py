@@ -32,7 +32,7 @@ from .records import (
     Workflow,
     Workspace,
 )
-from .store import SqliteStore, StoredEvent, StoredRecord
+from .store import SqliteStore, StoredEvent, StoredRecord, new_row
 from .task_table import LazyTask, TaskTable, decode_task
 
 Record = dict[str, Any]
@@ -76,10 +76,6 @@ def _encode(value: Any) -> Any:
     if isinstance(value, (set, frozenset, tuple)):
         return list(value)
     raise TypeError(f"cannot store {type(value).__name__}")
-
-
-_STATUS_FIELD = {name: kind.status_field for name, kind in KINDS.items()}
-_new_tuple = tuple.__new__
 
 
 def _created_text(created: datetime) -> str:
@@ -360,11 +356,11 @@ class State:
 
     @staticmethod
     def _stored(kind: str, record: Record) -> StoredRecord:
-        status_field = _STATUS_FIELD[kind]
+        status_field = KINDS[kind].status_field
         get = record.get
         created = get("date_created")
         worker_sid = get("worker_sid")
-        return _new_tuple(  # skips NamedTuple.__new__ (a Python function); ~14 rows a lifecycle
+        return new_row(
             StoredRecord,
             (
                 record["sid"],

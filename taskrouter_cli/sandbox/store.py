@@ -89,6 +89,11 @@ CREATE INDEX IF NOT EXISTS events_reservation_sid ON events (reservation_sid)
 """
 
 
+new_row = tuple.__new__
+"""``new_row(StoredRecord, values)``: a row made from the tuple of its values without
+NamedTuple's ``__new__`` (a Python function, ~0.3 µs a row; a lifecycle makes ~24 rows)."""
+
+
 class StoredRecord(NamedTuple):
     """A record's row (a tuple: built and written with no per-field work)."""
 
