@@ -67,24 +67,24 @@ class GroupCommit:
 
     def _commit(self) -> None:
         self.service.route_scheduled()  # its writes join this commit
-        future, self._future = self._future, None
+        turn, self._future = self._future, None
         try:
             writing = self.service.commit_pending()
         except Exception as exc:  # answers waiting for this commit fail; memory was rolled back
             log.exception("the group commit failed; its writes are rolled back")
-            if future is not None:
-                future.fail(exc)
+            if turn is not None:
+                turn.settle(exc)
             return
-        if future is None:
+        if turn is None:
             return
         loop = self._loop
         if writing is None or loop is None:
-            future.succeed()
+            turn.settle()
             return
-        self._written = future
+        self._written = turn
         self._watch_answers()
         writing.add_done_callback(
-            lambda done: self._call_soon(loop, self._written_done, future, done)
+            lambda done: self._call_soon(loop, self._written_done, turn, done)
         )
 
     def _watch_answers(self, stop: bool = False) -> None:
@@ -118,17 +118,17 @@ class GroupCommit:
         except RuntimeError:  # the loop is closed: detach() has committed or reported it
             pass
 
-    def _written_done(self, future: _Turn, done: Future[None]) -> None:
+    def _written_done(self, turn: _Turn, done: Future[None]) -> None:
         exc = done.exception()
         if exc is None:
-            future.succeed()
+            turn.settle()
             return
         log.error("the group commit failed; its writes are rolled back", exc_info=exc)
         try:
             self.service.commit_failed(done)
         except Exception:  # the answers still learn of the failure below
             log.exception("could not go back to the last commit")
-        future.fail(exc)
+        turn.settle(exc)
 
     async def durable(self) -> None:
         """Return once every write made so far on the loop is committed."""
@@ -143,11 +143,10 @@ class _Turn:
     behind ``asyncio.shield`` took two more loop callbacks for each answer, and an answer given
     up must not cancel the others' wait)."""
 
-    __slots__ = ("_waiters", "done", "error")
+    __slots__ = ("_waiters", "done")
 
     def __init__(self) -> None:
         self.done = False
-        self.error: BaseException | None = None
         self._waiters: list[asyncio.Future[None]] = []
 
     def waiter(self) -> asyncio.Future[None]:
@@ -155,22 +154,19 @@ class _Turn:
         self._waiters.append(future)
         return future
 
-    def succeed(self) -> None:
+    def settle(self, exc: BaseException | None = None) -> None:
+        """The turn is committed (``exc`` None) or failed: every answer still waiting learns it,
+        once."""
         if self.done:
             return
         self.done = True
         waiters, self._waiters = self._waiters, []
         for future in waiters:
-            if not future.done():
+            if future.done():  # its answer was given up
+                continue
+            if exc is None:
                 future.set_result(None)
-
-    def fail(self, exc: BaseException) -> None:
-        if self.done:
-            return
-        self.done, self.error = True, exc
-        waiters, self._waiters = self._waiters, []
-        for future in waiters:
-            if not future.done():
+            else:
                 future.set_exception(exc)
                 future.add_done_callback(_retrieve)
 

@@ -196,8 +196,7 @@ class SandboxService:
         calls it just before it hands the turn's writes over: the routing joins the commit of
         the write that set it off (its job is then never written), and its callbacks leave one
         commit earlier."""
-        if self._routing_scheduled:
-            self._route_from_loop()
+        self._route_from_loop()
 
     def _route_from_loop(self) -> None:
         if not self._routing_scheduled:  # the group commit has run it already
