@@ -78,9 +78,9 @@ def serve_figures(report: Report | None) -> list[Figure]:
 
 def _cpu_split(row: dict[str, Any]) -> str:
     """Where a lifecycle's CPU went: the sandbox's loop thread and the time it waited for a
-    core, its store writer thread, the measuring client; and how busy the machine's cores were.
-    The last two say whether the run was short of CPU at all (docs/benchmarks.md, fifth round:
-    it was not; the rate is bound by the waits of each worker's cycle)."""
+    core, the rest of the sandbox (its store writer process, for a file), the measuring client;
+    and how busy the machine's cores were. The loop thread's CPU and wait bound the rate
+    (docs/benchmarks.md, sixth and seventh rounds)."""
     loop = row.get("loop_cpu_ms_per_lifecycle")
     if loop is None:
         return ""
