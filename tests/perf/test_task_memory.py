@@ -11,8 +11,9 @@ import tracemalloc
 from pathlib import Path
 
 from taskrouter_cli.sandbox.clock import FakeClock
+from taskrouter_cli.sandbox.connection_settings import MEMORY_PAGE_SIZE
 from taskrouter_cli.sandbox.service import SandboxService
-from taskrouter_cli.sandbox.store import MEMORY_PAGE_SIZE, SqliteStore
+from taskrouter_cli.sandbox.store import SqliteStore
 from tests.helpers.sandbox_setup import one_queue_workspace
 
 CACHED = 100
