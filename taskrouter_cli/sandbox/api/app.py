@@ -32,22 +32,24 @@ from aiohttp import web
 from taskrouter_cli.guards.connections import BODY_TIMEOUT
 from taskrouter_cli.sandbox.api import control
 from taskrouter_cli.sandbox.api.errors import METHOD_NOT_ALLOWED, HttpError, bad_request, not_found
+from taskrouter_cli.sandbox.api.exchange import ApiRequest, ApiResponse, error_answer, json_answer
 from taskrouter_cli.sandbox.api.params import coerce_params, decode_form, decode_query, paging
 from taskrouter_cli.sandbox.api.responses import (
+    API_KEY,
     BODY_TIMEOUT_KEY,
     CALL_KEY,
     GROUP_COMMIT_KEY,
     SERVICE_KEY,
-    authenticated,
+    authorized,
     base_url,
     error_response,
-    json_response,
     read_body,
     unauthorized,
+    web_response,
 )
 from taskrouter_cli.sandbox.api.serialize import render_list, render_record
 from taskrouter_cli.sandbox.api.spec import PAGING_PARAMS, Operation, load_spec
-from taskrouter_cli.sandbox.api.statistics import dispatch_statistics
+from taskrouter_cli.sandbox.api.statistics import statistics_answer
 from taskrouter_cli.sandbox.errors import TaskRouterError
 from taskrouter_cli.sandbox.group_commit import GroupCommit
 
@@ -83,14 +85,13 @@ async def error_middleware(
         return error_response(500, 500, "Internal error in the sandbox (see its log)")
 
 
-async def read_form(request: web.Request, operation: Operation) -> list[tuple[str, str]]:
+def read_form(request: ApiRequest, operation: Operation) -> list[tuple[str, str]]:
     if request.query_string:
-        name = next(iter(request.query), request.query_string)
         raise bad_request(
-            f"Unknown parameter {name} in the query string: "
+            f"Unknown parameter {request.first_query_name()} in the query string: "
             f"{operation.method} parameters go in the form-encoded body"
         )
-    body = await read_body(request)
+    body = request.body
     if not body:
         return []
     if request.content_type != FORM_CONTENT_TYPE:
@@ -112,108 +113,131 @@ def check_path(operation: Operation, values: dict[str, str], path: str) -> None:
             raise not_found(path)
 
 
-async def handle_v1(request: web.Request) -> web.StreamResponse:
-    path = request.path
-    if not authenticated(request):
-        raise unauthorized()
-    found = load_spec().match(path)
-    if found is None:
-        raise not_found(path)
-    template, values = found
-    method = "GET" if request.method == "HEAD" else request.method
-    operation = template.operations.get(method)
-    if operation is None:
-        allow = ", ".join(sorted(template.operations))
-        raise HttpError(
-            405,
-            METHOD_NOT_ALLOWED,
-            f"Method {request.method} not allowed on {path} (allowed: {allow})",
-            headers={"Allow": allow},
-        )
-    check_path(operation, values, path)
-    if not operation.implemented:
-        raise HttpError(
-            501,
-            501,
-            f"The sandbox does not implement {operation.operation_id} "
-            f"({operation.method} {operation.path}); use a live TaskRouter account for it",
-        )
-    if operation.statistics is not None:
-        return await dispatch_statistics(request, operation, values)
-    return await dispatch(request, operation, values)
+class V1Api:
+    """TaskRouter v1 for one service: :meth:`respond` turns an :class:`ApiRequest` into an
+    :class:`ApiResponse` on the calling thread. It never raises: :class:`HttpError` and the
+    service's ``TaskRouterError`` become Twilio's error body, anything unexpected a generic 500
+    (the traceback goes to the log). The caller waits for the group commit before sending the
+    answer (what the service wrote, or read, must be committed first)."""
 
+    def __init__(self, service: Any) -> None:
+        self.service = service
+        load_spec()
 
-async def dispatch(
-    request: web.Request, operation: Operation, values: dict[str, str]
-) -> web.StreamResponse:
-    call = request.app[CALL_KEY]
-    service = request.app[SERVICE_KEY]
-    kind = operation.kind
-    assert kind is not None
-    scope = {SCOPE_PARAMS[k]: v for k, v in values.items() if k in SCOPE_PARAMS}
-    sid = values.get("Sid")
-    worker_view = "worker_sid" in scope
-    base = base_url(request)
-    if_match = request.headers.get("If-Match") if "If-Match" in operation.headers else None
+    def respond(self, request: ApiRequest) -> ApiResponse:
+        try:
+            return self._respond(request)
+        except HttpError as exc:
+            return error_answer(exc.status, exc.code, exc.message, exc.headers)
+        except TaskRouterError as exc:
+            return error_answer(exc.status, exc.code, exc.message)
+        except Exception:
+            log.exception("unexpected error handling %s %s", request.method, request.path)
+            return error_answer(500, 500, "Internal error in the sandbox (see its log)")
 
-    if operation.action == "list":
-        pairs = decode_query(request.query_string)
-        size, page, token = paging(operation, pairs)
-        filters = coerce_params(operation, pairs, skip=PAGING_PARAMS)
-        result = await call(service.list, kind, scope, filters, size, token)
-        filters_query = [(k, v) for k, v in pairs if k not in PAGING_PARAMS]
-        assert operation.list_key is not None
-        body = render_list(
-            kind,
-            operation.list_key,
-            result.records,
-            base_url=base,
-            path=request.path,
-            filters_query=filters_query,
-            page_size=size,
-            page=getattr(result, "page", page),
-            page_token=token,
-            next_page_token=result.next_page_token,
-            previous_page_token=result.previous_page_token,
-            worker_view=worker_view,
-        )
-        return json_response(body)
-    if operation.action == "delete":
-        if request.query_string:
-            raise bad_request(f"Unknown parameter {next(iter(request.query))} for DELETE")
-        await call(service.delete, kind, scope, sid, if_match=if_match)
-        return web.Response(status=204)
-    if operation.action == "fetch":
-        if request.query_string:
-            raise bad_request(
-                f"Unknown parameter {next(iter(request.query))} for GET {request.path}"
+    def _respond(self, request: ApiRequest) -> ApiResponse:
+        path = request.path
+        if not authorized(request.headers.get("Authorization", ""), self.service):
+            raise unauthorized()
+        found = load_spec().match(path)
+        if found is None:
+            raise not_found(path)
+        template, values = found
+        method = "GET" if request.method == "HEAD" else request.method
+        operation = template.operations.get(method)
+        if operation is None:
+            allow = ", ".join(sorted(template.operations))
+            raise HttpError(
+                405,
+                METHOD_NOT_ALLOWED,
+                f"Method {request.method} not allowed on {path} (allowed: {allow})",
+                headers={"Allow": allow},
             )
-        action: Callable[[], dict[str, Any]] = partial(service.fetch, kind, scope, sid)
-        status = 200
-    else:
-        params = coerce_params(operation, await read_form(request, operation))
-        if operation.action == "create":
-            action = partial(service.create, kind, scope, params)
+        check_path(operation, values, path)
+        if not operation.implemented:
+            raise HttpError(
+                501,
+                501,
+                f"The sandbox does not implement {operation.operation_id} "
+                f"({operation.method} {operation.path}); use a live TaskRouter account for it",
+            )
+        if operation.statistics is not None:
+            return statistics_answer(self.service, request, operation, values)
+        return self._dispatch(request, operation, values)
+
+    def _dispatch(
+        self, request: ApiRequest, operation: Operation, values: dict[str, str]
+    ) -> ApiResponse:
+        service = self.service
+        kind = operation.kind
+        assert kind is not None
+        scope = {SCOPE_PARAMS[k]: v for k, v in values.items() if k in SCOPE_PARAMS}
+        sid = values.get("Sid")
+        worker_view = "worker_sid" in scope
+        base = request.base_url
+        if_match = request.headers.get("If-Match") if "If-Match" in operation.headers else None
+
+        if operation.action == "list":
+            pairs = decode_query(request.query_string)
+            size, page, token = paging(operation, pairs)
+            filters = coerce_params(operation, pairs, skip=PAGING_PARAMS)
+            result = service.list(kind, scope, filters, size, token)
+            filters_query = [(k, v) for k, v in pairs if k not in PAGING_PARAMS]
+            assert operation.list_key is not None
+            body = render_list(
+                kind,
+                operation.list_key,
+                result.records,
+                base_url=base,
+                path=request.path,
+                filters_query=filters_query,
+                page_size=size,
+                page=getattr(result, "page", page),
+                page_token=token,
+                next_page_token=result.next_page_token,
+                previous_page_token=result.previous_page_token,
+                worker_view=worker_view,
+            )
+            return json_answer(body)
+        if operation.action == "delete":
+            if request.query_string:
+                raise bad_request(f"Unknown parameter {request.first_query_name()} for DELETE")
+            service.delete(kind, scope, sid, if_match=if_match)
+            return ApiResponse(204)
+        if operation.action == "fetch":
+            if request.query_string:
+                raise bad_request(
+                    f"Unknown parameter {request.first_query_name()} for GET {request.path}"
+                )
+            record = service.fetch(kind, scope, sid)
+            status = 200
         else:
-            kwargs = {"if_match": if_match} if "If-Match" in operation.headers else {}
-            action = partial(service.update, kind, scope, sid, params, **kwargs)
-        status = operation.success_status
-    record, headers = await call(with_etag, service, kind, scope, action)
-    return json_response(
-        render_record(kind, record, base, worker_view=worker_view), status, headers
+            params = coerce_params(operation, read_form(request, operation))
+            if operation.action == "create":
+                record = service.create(kind, scope, params)
+            elif "If-Match" in operation.headers:
+                record = service.update(kind, scope, sid, params, if_match=if_match)
+            else:
+                record = service.update(kind, scope, sid, params)
+            status = operation.success_status
+        # The ETag header is on Tasks, the only resource TaskRouter documents it for (GET, POST).
+        headers = None
+        if kind == "task":
+            headers = {"ETag": str(service.etag(kind, scope, record["sid"]))}
+        return json_answer(
+            render_record(kind, record, base, worker_view=worker_view), status, headers
+        )
+
+
+async def handle_v1(request: web.Request) -> web.StreamResponse:
+    """``/v1`` through aiohttp: the body is read (within the body timeout), then the API answers
+    once what it wrote or read is committed."""
+    body = await read_body(request) if request.body_exists else b""
+    exchange = ApiRequest(
+        request.method, request.path, request.query_string, request.headers, body, base_url(request)
     )
-
-
-def with_etag(
-    service: Any, kind: str, scope: dict[str, str], action: Callable[[], dict[str, Any]]
-) -> tuple[dict[str, Any], dict[str, str] | None]:
-    """The record ``action`` returns, with the ``ETag`` header on Tasks (the only resource
-    TaskRouter documents it for, GET and POST). One service call: the answer waits for one
-    group commit (a second call used to wait for the next one as well)."""
-    record = action()
-    if kind != "task":
-        return record, None
-    return record, {"ETag": str(service.etag(kind, scope, record["sid"]))}
+    answer = await request.app[CALL_KEY](request.app[API_KEY].respond, exchange)
+    return web_response(answer)
 
 
 async def handle_not_found(request: web.Request) -> web.StreamResponse:
@@ -247,9 +271,9 @@ def create_app(
     body_timeout: float = BODY_TIMEOUT,
 ) -> web.Application:
     """The sandbox application for ``service`` (a ``SandboxService``)."""
-    load_spec()
     app = web.Application(middlewares=[error_middleware], client_max_size=max_body_bytes)
     app[SERVICE_KEY] = service
+    app[API_KEY] = V1Api(service)
     app[BODY_TIMEOUT_KEY] = body_timeout
     group = GroupCommit(service)
     app[GROUP_COMMIT_KEY] = group

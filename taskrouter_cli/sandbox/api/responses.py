@@ -10,12 +10,15 @@ from typing import Any
 
 from aiohttp import BasicAuth, encode_basic_auth, web
 
-from taskrouter_cli.sandbox.api.errors import AUTHENTICATE, HttpError, error_body
+from taskrouter_cli.sandbox.api.errors import AUTHENTICATE, HttpError
+from taskrouter_cli.sandbox.api.exchange import ApiResponse, error_answer
 from taskrouter_cli.sandbox.json_codec import to_json
 
 Caller = Callable[..., Awaitable[Any]]
 
 SERVICE_KEY: web.AppKey[Any] = web.AppKey("service")
+API_KEY: web.AppKey[Any] = web.AppKey("api")
+"""The app's :class:`taskrouter_cli.sandbox.api.app.V1Api`."""
 CALL_KEY: web.AppKey[Caller] = web.AppKey("call")
 GROUP_COMMIT_KEY: web.AppKey[Any] = web.AppKey("group_commit")
 BODY_TIMEOUT_KEY: web.AppKey[float] = web.AppKey("body_timeout")
@@ -34,11 +37,20 @@ def json_response(
     )
 
 
+def web_response(answer: ApiResponse) -> web.Response:
+    """``answer`` as aiohttp's response."""
+    if not answer.body:
+        return web.Response(status=answer.status, headers=answer.headers)
+    return web.Response(
+        body=answer.body,
+        status=answer.status,
+        content_type="application/json",
+        headers=answer.headers,
+    )
+
+
 def error_response(status: int, code: int, message: str, **headers: str) -> web.Response:
-    body = error_body(status, code, message)
-    if status == 401:
-        body["detail"] = ""
-    return json_response(body, status, headers or None)
+    return web_response(error_answer(status, code, message, headers))
 
 
 def base_url(request: web.Request) -> str:
@@ -79,10 +91,13 @@ def _accepted_headers(service: Any) -> tuple[str, ...]:
 
 
 def authenticated(request: web.Request) -> bool:
-    header = request.headers.get("Authorization", "")
+    return authorized(request.headers.get("Authorization", ""), request.app[SERVICE_KEY])
+
+
+def authorized(header: str, service: Any) -> bool:
+    """True when the ``Authorization`` header carries the sandbox's credentials."""
     if not header:
         return False
-    service = request.app[SERVICE_KEY]
     # The usual case in one step: the header is exactly what a client with the right
     # credentials sends (compared in constant time), with no base64 decoding per request.
     if header.isascii():

@@ -12,17 +12,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aiohttp import web
-
 from taskrouter_cli.sandbox.api.errors import HttpError, bad_request
+from taskrouter_cli.sandbox.api.exchange import ApiRequest, ApiResponse, json_answer
 from taskrouter_cli.sandbox.api.params import coerce_params, decode_form, decode_query, paging
-from taskrouter_cli.sandbox.api.responses import (
-    CALL_KEY,
-    SERVICE_KEY,
-    base_url,
-    json_response,
-    read_body,
-)
 from taskrouter_cli.sandbox.api.serialize import jsonable, page_url
 from taskrouter_cli.sandbox.api.spec import PAGING_PARAMS, Operation
 
@@ -30,11 +22,11 @@ BULK_KEYS = ("TaskQueueSids", "task_queue_sids")
 SUBJECT_PARAMS = ("TaskQueueSid", "WorkflowSid", "WorkerSid")
 
 
-async def bulk_queue_sids(request: web.Request) -> Any:
+def bulk_queue_sids(request: ApiRequest) -> Any:
     """The TaskQueue SIDs of a bulk request body (validated by the service)."""
     if request.query_string:
         raise bad_request("Parameters of this POST go in its body, not in the query string")
-    raw = await read_body(request)
+    raw = request.body
     if request.content_type == "application/x-www-form-urlencoded":
         pairs = decode_form(raw)
         unknown = [name for name, _ in pairs if name not in BULK_KEYS]
@@ -60,28 +52,26 @@ async def bulk_queue_sids(request: web.Request) -> Any:
     return next(body[key] for key in BULK_KEYS if key in body)
 
 
-async def dispatch_statistics(
-    request: web.Request, operation: Operation, values: dict[str, str]
-) -> web.StreamResponse:
-    call = request.app[CALL_KEY]
-    service = request.app[SERVICE_KEY]
+def statistics_answer(
+    service: Any, request: ApiRequest, operation: Operation, values: dict[str, str]
+) -> ApiResponse:
     target = operation.statistics
     assert target is not None
     scope = {"workspace_sid": values["WorkspaceSid"]}
     sid = next((values[name] for name in SUBJECT_PARAMS if name in values), None)
-    base = base_url(request)
+    base = request.base_url
     if operation.method == "POST":
-        params = {"task_queue_sids": await bulk_queue_sids(request)}
-        body = await call(service.statistics, target, scope, None, params)
-        return json_response({**jsonable(body), "url": base + request.path})
+        params = {"task_queue_sids": bulk_queue_sids(request)}
+        body = service.statistics(target, scope, None, params)
+        return json_answer({**jsonable(body), "url": base + request.path})
     pairs = decode_query(request.query_string)
     if operation.list_key is None:
         params = coerce_params(operation, pairs)
-        body = await call(service.statistics, target, scope, sid, params)
-        return json_response({**jsonable(body), "url": base + request.path})
+        body = service.statistics(target, scope, sid, params)
+        return json_answer({**jsonable(body), "url": base + request.path})
     size, _page, token = paging(operation, pairs)
     params = coerce_params(operation, pairs, skip=PAGING_PARAMS)
-    result = await call(service.statistics, target, scope, None, params, size, token)
+    result = service.statistics(target, scope, None, params, size, token)
     query = [(k, v) for k, v in pairs if k not in PAGING_PARAMS]
 
     def url(number: int, page_token: str | None) -> str:
@@ -90,7 +80,7 @@ async def dispatch_statistics(
         )
 
     key = operation.list_key
-    return json_response(
+    return json_answer(
         {
             key: jsonable(result.records),
             "meta": {
