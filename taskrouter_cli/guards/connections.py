@@ -142,19 +142,19 @@ class ConnectionGuard:
 
         def connection_made(protocol: Any, transport: Any) -> None:
             made(protocol, transport)
-            self._opened(protocol, transport)
+            self.opened(protocol, transport)
 
         def connection_lost(protocol: Any, exc: BaseException | None = None) -> None:
-            self._forget(protocol)
+            self.forget(protocol)
             lost(protocol, exc)
 
         async def guarded(request: Any) -> Any:
             protocol = request.protocol
-            self._started(protocol)
+            self.started(protocol)
             try:
                 return await handler(request)
             finally:
-                self._finished(protocol)
+                self.finished(protocol)
 
         server.connection_made = connection_made
         server.connection_lost = connection_lost
@@ -174,13 +174,14 @@ class ConnectionGuard:
         except asyncio.TimeoutError:
             raise BodyTimeout(f"request body not received within {self.body_timeout:g} s") from None
 
-    # -- bookkeeping ----------------------------------------------------------------------
+    # -- bookkeeping (the installed hooks call these; a server of our own calls them too) --
 
     def _now(self) -> float:
         assert self._loop is not None
         return self._loop.time()
 
-    def _opened(self, protocol: Any, transport: Any) -> None:
+    def opened(self, protocol: Any, transport: Any) -> None:
+        """``protocol`` is a new connection: its headers are due within the header timeout."""
         self._transports[protocol] = transport
         self._deadlines[protocol] = self._now() + self.header_timeout
         while len(self._transports) > self.max_connections and self._deadlines:
@@ -190,24 +191,27 @@ class ConnectionGuard:
             self.closed_over_cap += 1
             self._close(oldest)
 
-    def _started(self, protocol: Any) -> None:
+    def started(self, protocol: Any) -> None:
+        """``protocol`` has a request in progress (no deadline; never evicted)."""
         self._deadlines.pop(protocol, None)
         self._busy.add(protocol)
 
-    def _finished(self, protocol: Any) -> None:
+    def finished(self, protocol: Any) -> None:
+        """``protocol`` answered its request: the next one is due within the header timeout."""
         self._busy.discard(protocol)
         if protocol in self._transports:
             self._deadlines[protocol] = self._now() + self.header_timeout
             self._deadlines.move_to_end(protocol)
 
-    def _forget(self, protocol: Any) -> None:
+    def forget(self, protocol: Any) -> None:
+        """``protocol`` is closed, or no longer this guard's to watch."""
         self._deadlines.pop(protocol, None)
         self._busy.discard(protocol)
         self._transports.pop(protocol, None)
 
     def _close(self, protocol: Any) -> None:
         transport = self._transports.get(protocol)
-        self._forget(protocol)
+        self.forget(protocol)
         if transport is not None:
             transport.abort()
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
@@ -136,6 +137,16 @@ class GroupCommit:
         if turn is not None and not turn.done:
             await turn.waiter()
 
+    def when_durable(self, callback: Callable[[BaseException | None], None]) -> None:
+        """``callback(None)`` once every write made so far on the loop is committed -- at once
+        when it is -- or ``callback(error)`` when that commit failed: :meth:`durable` for a
+        server that answers from callbacks rather than coroutines (``api/front.py``)."""
+        turn = self._future or self._written
+        if turn is None or turn.done:
+            callback(None)
+        else:
+            turn.callbacks.append(callback)
+
 
 class _Turn:
     """The writes of one loop turn, and the answers waiting for their commit. Each answer
@@ -143,11 +154,12 @@ class _Turn:
     behind ``asyncio.shield`` took two more loop callbacks for each answer, and an answer given
     up must not cancel the others' wait)."""
 
-    __slots__ = ("_waiters", "done")
+    __slots__ = ("_waiters", "callbacks", "done")
 
     def __init__(self) -> None:
         self.done = False
         self._waiters: list[asyncio.Future[None]] = []
+        self.callbacks: list[Callable[[BaseException | None], None]] = []
 
     def waiter(self) -> asyncio.Future[None]:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -161,6 +173,12 @@ class _Turn:
             return
         self.done = True
         waiters, self._waiters = self._waiters, []
+        callbacks, self.callbacks = self.callbacks, []
+        for callback in callbacks:
+            try:
+                callback(exc)
+            except Exception:  # one answer's failure must not keep the others waiting
+                log.exception("an answer waiting for the group commit failed")
         for future in waiters:
             if future.done():  # its answer was given up
                 continue

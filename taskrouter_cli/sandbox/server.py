@@ -40,6 +40,8 @@ from taskrouter_cli.guards.connections import (
 if TYPE_CHECKING:
     from typing_extensions import Self
 
+    from taskrouter_cli.sandbox.api.front import HttpFront
+
 
 log = logging.getLogger("taskrouter_cli.sandbox.server")
 
@@ -177,19 +179,22 @@ class _Serving:
         self.stop_event: asyncio.Event | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self.guard: ConnectionGuard | None = None
+        self.front: HttpFront | None = None
 
     async def run(self, ready: Callable[[int], None]) -> None:
         from aiohttp import web
 
         from taskrouter_cli.sandbox.api import create_app
-        from taskrouter_cli.sandbox.api.responses import CALL_KEY, GROUP_COMMIT_KEY
+        from taskrouter_cli.sandbox.api.front import HttpFront
+        from taskrouter_cli.sandbox.api.responses import API_KEY, CALL_KEY, GROUP_COMMIT_KEY
 
         self.loop = asyncio.get_running_loop()
         self.stop_event = asyncio.Event()
         app = create_app(self.service, executor=self.executor, body_timeout=self.body_timeout)
+        request_log = REQUEST_LOG if self.request_lines else None
         runner = web.AppRunner(
             app,
-            access_log=REQUEST_LOG if self.request_lines else None,
+            access_log=request_log,
             access_log_class=_request_lines_class(),
             shutdown_timeout=self.shutdown_timeout,
             handle_signals=False,
@@ -200,23 +205,38 @@ class _Serving:
         guard = self.guard = ConnectionGuard(max_connections=connection_cap(file_limit, backlog))
         assert runner.server is not None
         guard.install(runner.server)
-        site = web.TCPSite(runner, self.host, self.requested_port, backlog=backlog)
+        group = app[GROUP_COMMIT_KEY]
+        # /v1 goes through the front (``api/front.py``), everything else to aiohttp's app;
+        # with an executor for the service calls, aiohttp serves it all.
+        front = self.front = (
+            HttpFront(
+                app[API_KEY],
+                group,
+                guard,
+                runner.server,
+                body_timeout=self.body_timeout,
+                request_log=request_log,
+            )
+            if self.executor is None
+            else None
+        )
         try:
-            await site.start()
+            listener = await self.loop.create_server(
+                front or runner.server, self.host, self.requested_port, backlog=backlog
+            )
         except OSError as exc:
             await guard.close()
             await runner.cleanup()
             raise ServerStartError(
                 describe_bind_error(exc, self.host, self.requested_port)
             ) from exc
-        self.port = int(runner.addresses[0][1])
+        self.port = int(listener.sockets[0].getsockname()[1])
         dispatcher = getattr(self.service, "dispatcher", None)
         attach = getattr(dispatcher, "attach_loop", None)
         attached = bool(attach(self.loop)) if callable(attach) else False
         attach_routing = getattr(self.service, "attach_loop", None)
         if callable(attach_routing):
             attach_routing(self.loop)
-        group = app[GROUP_COMMIT_KEY]
         group.attach(self.loop)
         if attached and dispatcher is not None:
             dispatcher.before_send = group.durable
@@ -230,6 +250,9 @@ class _Serving:
             if ticker is not None:
                 ticker.cancel()
                 await asyncio.gather(ticker, return_exceptions=True)
+            listener.close()
+            if front is not None:
+                await front.shutdown(self.shutdown_timeout)
             await guard.close()
             await runner.cleanup()
             if attached and dispatcher is not None:
