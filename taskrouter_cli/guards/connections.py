@@ -8,7 +8,9 @@ request (for ``trcli serve``, TaskRouter then cancels the reservation with error
 * **headers**: a connection must deliver complete request headers within ``header_timeout``
   seconds of opening, and of finishing its previous request (keep-alive idle time counts
   too); else it is closed;
-* **bodies**: the handler gets the body within ``body_timeout`` seconds, else 408;
+* **bodies**: the handler gets the body within ``body_timeout`` seconds, else 408 (aiohttp's
+  handlers through :meth:`ConnectionGuard.read_body`; the sandbox's own HTTP front through
+  :meth:`ConnectionGuard.body_due`, enforced by the sweep);
 * **idle connections**: at most ``max_connections`` are open; a new one beyond that closes the
   oldest connection that has no request in progress (a real client sends its request at once,
   so it is never the oldest idle one for long);
@@ -16,9 +18,9 @@ request (for ``trcli serve``, TaskRouter then cancels the reservation with error
   :func:`connection_cap` keeps headroom under it for the process's other files and for
   one burst of accepted connections.
 
-Deadlines are enforced by :meth:`ConnectionGuard.sweep`, which a background task calls every
-``SWEEP_INTERVAL`` seconds with the loop's time; tests call it with a later time instead of
-waiting.
+Header and idle deadlines, and the front's body deadlines, are enforced by
+:meth:`ConnectionGuard.sweep`, which a background task calls every ``SWEEP_INTERVAL`` seconds
+with the loop's time; tests call it with a later time instead of waiting.
 """
 
 from __future__ import annotations
@@ -126,6 +128,8 @@ class ConnectionGuard:
         """Open connections without a request in progress, oldest first, and their deadline."""
         self._busy: set[Any] = set()
         self._transports: dict[Any, Any] = {}
+        self._bodies: dict[Any, tuple[float, Callable[[], None]]] = {}
+        """Requests whose body is still arriving: its deadline and what to do past it."""
         self._sweeper: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.closed_slow = 0
@@ -205,6 +209,7 @@ class ConnectionGuard:
 
     def forget(self, protocol: Any) -> None:
         """``protocol`` is closed, or no longer this guard's to watch."""
+        self._bodies.pop(protocol, None)
         self._deadlines.pop(protocol, None)
         self._busy.discard(protocol)
         self._transports.pop(protocol, None)
@@ -219,14 +224,28 @@ class ConnectionGuard:
     def open_connections(self) -> int:
         return len(self._transports)
 
+    def body_due(self, protocol: Any, late: Callable[[], None]) -> None:
+        """The body of ``protocol``'s request is due within the body timeout: ``late()`` (which
+        answers 408 and closes) once it is past -- unless :meth:`body_arrived` first. For a
+        server of our own; aiohttp's handlers use :meth:`read_body`."""
+        self._bodies[protocol] = (self._now() + self.body_timeout, late)
+
+    def body_arrived(self, protocol: Any) -> None:
+        self._bodies.pop(protocol, None)
+
     def sweep(self, now: float | None = None) -> int:
-        """Close every idle connection past its deadline at ``now``; how many were closed."""
+        """Close every idle connection past its deadline at ``now``, and give up on every body
+        past its own; how many connections that was."""
         moment = self._now() if now is None else now
         expired = [protocol for protocol, due in self._deadlines.items() if due <= moment]
         for protocol in expired:
             self._close(protocol)
-        self.closed_slow += len(expired)
-        return len(expired)
+        late = [(protocol, call) for protocol, (due, call) in self._bodies.items() if due <= moment]
+        for protocol, call in late:
+            self._bodies.pop(protocol, None)
+            call()
+        self.closed_slow += len(expired) + len(late)
+        return len(expired) + len(late)
 
     async def _sweep_forever(self) -> None:
         while True:

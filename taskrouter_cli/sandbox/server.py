@@ -202,7 +202,9 @@ class _Serving:
         await runner.setup()
         file_limit = raise_file_limit()
         backlog = listen_backlog(file_limit, BACKLOG)
-        guard = self.guard = ConnectionGuard(max_connections=connection_cap(file_limit, backlog))
+        guard = self.guard = ConnectionGuard(
+            max_connections=connection_cap(file_limit, backlog), body_timeout=self.body_timeout
+        )
         assert runner.server is not None
         guard.install(runner.server)
         group = app[GROUP_COMMIT_KEY]
@@ -214,7 +216,6 @@ class _Serving:
                 group,
                 guard,
                 runner.server,
-                body_timeout=self.body_timeout,
                 request_log=request_log,
             )
             if self.executor is None

@@ -18,7 +18,8 @@ always did (a 400, a 413, the control route); the connection then stays with aio
 
 The guards hold as for aiohttp's connections (``guards/connections.py``, the same
 :class:`ConnectionGuard`): headers due within the header timeout, the idle-connection cap; a body
-that does not arrive within the body timeout gets 408 and the connection is closed. Answers go
+that does not arrive within the body timeout gets 408 and the connection is closed (the guard's
+sweep enforces both deadlines, so tests move its time instead of waiting). Answers go
 out in request order (a pipelined request waits for the one before); reading pauses while more
 than :data:`MAX_WAITING_BYTES` wait, and answering pauses while the client does not read.
 """
@@ -178,7 +179,6 @@ class HttpFront:
         guard: ConnectionGuard,
         fallback: Callable[[], asyncio.Protocol],
         *,
-        body_timeout: float,
         max_body_bytes: int = MAX_BODY_BYTES,
         request_log: logging.Logger | None = None,
     ) -> None:
@@ -188,7 +188,6 @@ class HttpFront:
         self.fallback = fallback
         """aiohttp's protocol factory (``AppRunner.server``): who gets what the front does not
         serve."""
-        self.body_timeout = body_timeout
         self.max_body_bytes = max_body_bytes
         self.request_log = request_log
         self.connections: set[FrontProtocol] = set()
@@ -220,7 +219,8 @@ class FrontProtocol(asyncio.Protocol):
         self._buffer = bytearray()
         self._head: RequestHead | None = None
         """A head whose body is still arriving."""
-        self._body_timer: asyncio.TimerHandle | None = None
+        self._body_awaited = False
+        """The guard holds a deadline for the body of :attr:`_head`."""
         self.busy = False
         """A request is being answered."""
         self._done = False
@@ -240,7 +240,6 @@ class FrontProtocol(asyncio.Protocol):
     def connection_lost(self, exc: BaseException | None) -> None:
         self._done = True
         self._transport = None
-        self._cancel_body_timer()
         self._forget()
 
     def data_received(self, data: bytes) -> None:
@@ -288,12 +287,15 @@ class FrontProtocol(asyncio.Protocol):
             self._head = head
         length = head.content_length
         if len(self._buffer) < length:
-            if self._body_timer is None and self._loop is not None:
-                self._body_timer = self._loop.call_later(front.body_timeout, self._body_late)
+            if not self._body_awaited:
+                self._body_awaited = True
+                front.guard.body_due(self, self._body_late)
             if self._reading_paused:
                 self._resume_reading()
             return
-        self._cancel_body_timer()
+        if self._body_awaited:
+            self._body_awaited = False
+            front.guard.body_arrived(self)
         self._head = None
         body = bytes(self._buffer[:length])
         del self._buffer[:length]
@@ -343,8 +345,8 @@ class FrontProtocol(asyncio.Protocol):
             transport.close()
 
     def _body_late(self) -> None:
-        self._body_timer = None
-        timeout = self._front.body_timeout
+        self._body_awaited = False
+        timeout = self._front.guard.body_timeout
         answer = error_answer(
             408, 408, f"The request body did not arrive within {timeout:g} seconds"
         )
@@ -375,11 +377,6 @@ class FrontProtocol(asyncio.Protocol):
     def _forget(self) -> None:
         self._front.connections.discard(self)
         self._front.guard.forget(self)
-
-    def _cancel_body_timer(self) -> None:
-        if self._body_timer is not None:
-            self._body_timer.cancel()
-            self._body_timer = None
 
     def _pause_reading(self) -> None:
         if self._transport is not None:
