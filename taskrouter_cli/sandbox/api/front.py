@@ -37,8 +37,6 @@ from functools import partial
 from http import HTTPStatus
 from typing import Any
 
-from multidict import CIMultiDict
-
 from taskrouter_cli.guards.connections import ConnectionGuard
 from taskrouter_cli.sandbox.api.app import MAX_BODY_BYTES, V1Api
 from taskrouter_cli.sandbox.api.exchange import ApiRequest, ApiResponse, error_answer
@@ -53,13 +51,15 @@ MAX_HEADERS = 64
 MAX_WAITING_BYTES = MAX_BODY_BYTES + 64 * 1024
 """Received bytes the front keeps before it stops reading (pipelined requests wait in them)."""
 
-_METHODS = {b"GET": "GET", b"POST": "POST", b"DELETE": "DELETE"}
-_TARGET = re.compile(rb"/v1(?:[/?][-!$&'()*+,./0-9:;=?@A-Z_a-z~]*)?")
-"""A target the front serves: ``/v1``, ``/v1/...``, ``/v1?...`` without ``%`` or ``#``."""
-_TOKEN = re.compile(rb"[-!#$%&'*+.^_`|~0-9A-Za-z]+")
-_VALUE = re.compile(rb"[\x20-\x7e\t]*")
-_HOST = re.compile(rb"[-.:\[\]_0-9A-Za-z]+")
-_HANDED_OVER_HEADERS = ("Transfer-Encoding", "Expect", "Upgrade")
+_REQUEST_LINE = re.compile(
+    rb"(GET|POST|DELETE) (/v1(?:[/?][-!$&'()*+,./0-9:;=?@A-Z_a-z~]*)?) HTTP/1\.1"
+)
+"""A request line the front serves: its target is ``/v1``, ``/v1/...`` or ``/v1?...`` without
+``%`` or ``#``."""
+_HEADER_LINES = re.compile(rb"(?:\r\n[-!#$%&'*+.^_`|~0-9A-Za-z]+:[\x20-\x7e\t]*)*")
+"""Header lines of a token, a colon and printable ASCII, each after its CRLF."""
+_HOST = re.compile(r"[-.:\[\]_0-9A-Za-z]+")
+_HANDED_OVER_HEADERS = frozenset({"transfer-encoding", "expect", "upgrade"})
 _CONNECTION_TOKENS = frozenset({"close", "keep-alive"})
 _STATUS_LINES = {
     status.value: f"HTTP/1.1 {status.value} {status.phrase}\r\n".encode("ascii")
@@ -67,6 +67,19 @@ _STATUS_LINES = {
 }
 _JSON_HEAD = b"Content-Type: application/json\r\nContent-Length: %d\r\n"
 _INTERNAL_ERROR = "Internal error in the sandbox (see its log)"
+
+
+class Headers(dict[str, str]):
+    """Request headers by lowercase name; looked up in any case."""
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return dict.get(self, name.lower(), default)
+
+    def __getitem__(self, name: str) -> str:
+        return dict.__getitem__(self, name.lower())
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and dict.__contains__(self, name.lower())
 
 
 @dataclass(slots=True)
@@ -77,7 +90,7 @@ class RequestHead:
     target: str
     path: str
     query_string: str
-    headers: CIMultiDict[str]
+    headers: Headers
     host: str
     content_length: int
     close: bool
@@ -86,41 +99,36 @@ class RequestHead:
 
 def parse_head(head: bytes, max_body_bytes: int = MAX_BODY_BYTES) -> RequestHead | None:
     """The head (without its final blank line) if the front serves it, else None."""
-    lines = head.split(b"\r\n")
-    if len(lines) > MAX_HEADERS + 1:
+    line_end = head.find(b"\r\n")
+    if line_end < 0:
+        line_end = len(head)
+    request_line = _REQUEST_LINE.fullmatch(head, 0, line_end)
+    if request_line is None or not _HEADER_LINES.fullmatch(head, line_end):
         return None
-    parts = lines[0].split(b" ")
-    if len(parts) != 3 or parts[2] != b"HTTP/1.1":
+    target = request_line.group(2)
+    if b"/." in target or b"//" in target:
         return None
-    method = _METHODS.get(parts[0])
-    target = parts[1]
-    if method is None or not _TARGET.fullmatch(target) or b"/." in target or b"//" in target:
+    lines = head[line_end + 2 :].decode("ascii").split("\r\n") if line_end < len(head) else []
+    if len(lines) > MAX_HEADERS:
         return None
-    headers: CIMultiDict[str] = CIMultiDict()
-    for line in lines[1:]:
-        name, colon, value = line.partition(b":")
-        if not colon or not _TOKEN.fullmatch(name):
-            return None
-        value = value.strip(b" \t")
-        if not _VALUE.fullmatch(value):
-            return None
-        key = name.decode("ascii")
-        if key in headers:
-            return None
-        headers[key] = value.decode("ascii")
-    host = headers.get("Host")
-    if not host or not _HOST.fullmatch(host.encode("ascii")):
+    headers = Headers()
+    for line in lines:
+        name, _, value = line.partition(":")
+        headers[name.lower()] = value.strip(" \t")
+    if len(headers) != len(lines):  # a name given twice
         return None
-    if any(name in headers for name in _HANDED_OVER_HEADERS):
+    found = dict.get
+    host = found(headers, "host")
+    if not host or not _HOST.fullmatch(host) or not _HANDED_OVER_HEADERS.isdisjoint(headers):
         return None
-    length_text = headers.get("Content-Length", "0")
+    length_text = found(headers, "content-length", "0")
     if not (length_text.isdigit() and len(length_text) <= 9):
         return None
     length = int(length_text)
     if length > max_body_bytes:
         return None
     close = False
-    connection = headers.get("Connection")
+    connection = found(headers, "connection")
     if connection is not None:
         tokens = {token.strip().lower() for token in connection.split(",")}
         if not tokens <= _CONNECTION_TOKENS:
@@ -128,6 +136,7 @@ def parse_head(head: bytes, max_body_bytes: int = MAX_BODY_BYTES) -> RequestHead
         close = "close" in tokens
     text = target.decode("ascii")
     path, _, query = text.partition("?")
+    method = request_line.group(1).decode("ascii")
     return RequestHead(method, text, path, query, headers, host, length, close)
 
 
