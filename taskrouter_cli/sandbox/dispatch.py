@@ -152,6 +152,9 @@ class CallbackDispatcher:
         self.before_send: Callable[[], Awaitable[None]] | None = None
         """Awaited before each delivery (the server's group commit: nothing is told to a
         callback URL before it is committed)."""
+        self.after_apply: Callable[[], None] | None = None
+        """Called once an assignment callback's answer is applied (the server's group commit
+        polls its writer then, as it does between two requests)."""
 
     # public ----------------------------------------------------------------------------------
     def submit(self, request: DeliveryRequest) -> None:
@@ -306,6 +309,8 @@ class CallbackDispatcher:
                 self._record(
                     request, url, attempt, result, signature, applied.outcome, applied.debugger_code
                 )
+                if self.after_apply is not None:
+                    self.after_apply()
                 return
             reason = result.error or f"HTTP {result.status}"
             self._record(request, url, attempt, result, signature, f"failed: {reason}", 11200)

@@ -8,8 +8,11 @@ first one of a turn schedules one commit at the start of the next turn (``loop.c
 which hands the turn's writes to the store's writer: for a SQLite file, a process of its own
 (``writer_process.py``), whose answers this loop reads when its pipe is readable; in memory, a
 thread. The writer deflates the bodies and commits every batch that queued up meanwhile in one
-transaction. A request handler awaits :meth:`GroupCommit.durable` after its service call, so it
-answers only once what it wrote (and whatever it read that others wrote) is committed, and a
+transaction. Between two requests of a long turn, :meth:`GroupCommit.poll` looks for the
+writer's answers and, when the writer has nothing in hand, hands the writes over at once. A
+request waits for :meth:`GroupCommit.durable` (aiohttp's handlers) or
+:meth:`GroupCommit.when_durable` (the sandbox's HTTP front) after its service call, so it is
+answered only once what it wrote (and whatever it read that others wrote) is committed, and a
 callback is sent only once what it tells is committed: "nothing acknowledged is lost on
 SIGKILL" still holds. Writes from other threads (tests driving the service directly, executor
 threads) commit at once, after the group's.
@@ -20,11 +23,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
 log = logging.getLogger(__name__)
+
+POLL_INTERVAL = 0.0005
+"""Seconds between two looks at the writer's answers from :meth:`GroupCommit.poll`."""
 
 
 class GroupCommit:
@@ -37,6 +44,9 @@ class GroupCommit:
         self._written: _Turn | None = None  # the last turn handed to the writer
         self._thread: int | None = None  # the loop's
         self._answers: tuple[int, int] | None = None  # (writer, descriptor) read on the loop
+        self._collecting = False  # the loop is reading the writer's answers
+        self._polled = 0.0  # when poll() last looked (time.perf_counter())
+        self._answered_turns: list[tuple[_Turn, Future[None]]] = []
 
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
         """Group the writes made on ``loop`` (call from the loop's thread)."""
@@ -59,6 +69,30 @@ class GroupCommit:
                 store.group_commits(None, None)
             except Exception:  # a store closed under the server: nothing left to commit
                 log.exception("the store could not leave group commit")
+
+    def poll(self, now: float | None = None) -> None:
+        """Between two requests (``api/front.py``) and after an assignment callback's answer
+        (``dispatch.py``): settle what the writer has answered by now, and hand the turn's
+        writes over at once when the writer has nothing in hand. Costs one clock reading when
+        it is too soon to look again (``now``: ``time.perf_counter()`` unless a test says).
+
+        Under load a loop turn runs many requests (50 clients answered by one commit send their
+        next requests together), and the writer's answer waited for the turn to end, the turn's
+        writes for the next turn to begin: measured at 50 clients, a request waited 9-10 ms
+        for its commit, 4.7 ms with this."""
+        if self._loop is None:
+            return
+        if now is None:
+            now = time.perf_counter()
+        if now - self._polled < POLL_INTERVAL:
+            return
+        self._polled = now
+        written = self._written
+        if written is not None and not written.done:
+            self._answers_ready()
+            written = self._written
+        if self._future is not None and (written is None or written.done):
+            self._commit()
 
     def _schedule(self) -> None:
         loop = self._loop
@@ -84,9 +118,7 @@ class GroupCommit:
             return
         self._written = turn
         self._watch_answers()
-        writing.add_done_callback(
-            lambda done: self._call_soon(loop, self._written_done, turn, done)
-        )
+        writing.add_done_callback(lambda done: self._answered(loop, turn, done))
 
     def _watch_answers(self, stop: bool = False) -> None:
         """Read the writer process's answers on the loop whenever there are some; after the
@@ -104,8 +136,24 @@ class GroupCommit:
         if source is not None:
             loop.add_reader(source[1], self._answers_ready)
 
+    def _answered(self, loop: asyncio.AbstractEventLoop, turn: _Turn, done: Future[None]) -> None:
+        """The writer has answered for ``turn`` (called by whoever read the answer, holding the
+        writer's answers): settled right after the reading when that is this loop's
+        :meth:`_answers_ready`, else soon on the loop."""
+        if self._collecting and threading.get_ident() == self._thread:
+            self._answered_turns.append((turn, done))
+        else:
+            self._call_soon(loop, self._written_done, turn, done)
+
     def _answers_ready(self) -> None:
-        self.service.store.collect_answers()
+        self._collecting = True
+        try:
+            self.service.store.collect_answers()
+        finally:
+            self._collecting = False
+        answered, self._answered_turns = self._answered_turns, []
+        for turn, done in answered:
+            self._written_done(turn, done)
         self._watch_answers()  # the writer has ended: stop watching its pipe
 
     def _call_soon(self, loop: asyncio.AbstractEventLoop, callback: Any, *args: Any) -> None:

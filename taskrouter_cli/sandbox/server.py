@@ -241,6 +241,7 @@ class _Serving:
         group.attach(self.loop)
         if attached and dispatcher is not None:
             dispatcher.before_send = group.durable
+            dispatcher.after_apply = group.poll
         ticker = (
             asyncio.create_task(tick_loop(self.service, app[CALL_KEY])) if self.auto_tick else None
         )
@@ -258,6 +259,7 @@ class _Serving:
             await runner.cleanup()
             if attached and dispatcher is not None:
                 dispatcher.before_send = None
+                dispatcher.after_apply = None
             group.detach()
             detach_routing = getattr(self.service, "detach_loop", None)
             if callable(detach_routing):

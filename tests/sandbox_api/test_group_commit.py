@@ -7,13 +7,14 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
 from taskrouter_cli.sandbox.clock import FakeClock
-from taskrouter_cli.sandbox.group_commit import GroupCommit
+from taskrouter_cli.sandbox.group_commit import POLL_INTERVAL, GroupCommit
 from taskrouter_cli.sandbox.server import SandboxServer
 from taskrouter_cli.sandbox.service import SandboxService
 from taskrouter_cli.sandbox.store import SqliteStore
@@ -190,6 +191,68 @@ def test_an_answer_given_up_while_waiting_for_its_commit_does_not_cancel_the_oth
             given_up.cancel()
             await asyncio.wait_for(waiting, 10)  # committed, not cancelled
             assert given_up.cancelled()
+        finally:
+            group.detach()
+
+    asyncio.run(scenario())
+    service.close()
+
+
+def wait_until_committed(path: Path, sid: str, seconds: float = 10.0) -> bool:
+    """Block this thread (the loop does not run meanwhile) until ``sid`` is in the file."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if sid in committed_sids(path):
+            return True
+        time.sleep(0.002)
+    return False
+
+
+def test_when_durable_answers_after_the_commit_and_at_once_when_nothing_waits(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "sandbox.db"
+    service = SandboxService(SqliteStore(path), FakeClock())
+    seen: list[tuple[BaseException | None, bool]] = []
+
+    async def scenario() -> None:
+        group = GroupCommit(service)
+        group.attach(asyncio.get_running_loop())
+        try:
+            group.when_durable(lambda error: seen.append((error, True)))
+            assert seen == [(None, True)]  # nothing written: called back at once
+            sid = service.create("workspace", {}, {"friendly_name": "waits"})["sid"]
+            group.when_durable(lambda error: seen.append((error, sid in committed_sids(path))))
+            assert len(seen) == 1  # not before its commit
+            await asyncio.wait_for(group.durable(), 10)
+            assert seen[1] == (None, True)  # called back once committed, and it was
+        finally:
+            group.detach()
+
+    asyncio.run(scenario())
+    service.close()
+
+
+def test_poll_hands_the_turns_writes_to_an_idle_writer_and_settles_its_answer_within_the_turn(
+    tmp_path: Path,
+) -> None:
+    """Without the loop turning: poll() sends the writes to the writer process at once (they
+    reach the file), and a later poll() reads its answer and calls the waiting answer back."""
+    path = tmp_path / "sandbox.db"
+    service = SandboxService(SqliteStore(path), FakeClock())
+    answered: list[BaseException | None] = []
+
+    async def scenario() -> None:
+        group = GroupCommit(service)
+        group.attach(asyncio.get_running_loop())
+        try:
+            sid = service.create("workspace", {}, {"friendly_name": "polled"})["sid"]
+            group.when_durable(answered.append)
+            group.poll()
+            assert wait_until_committed(path, sid), "poll() did not hand the writes over"
+            assert answered == []  # the answer is in the pipe, unread
+            group.poll(now=time.perf_counter() + POLL_INTERVAL)
+            assert answered == [None]
         finally:
             group.detach()
 

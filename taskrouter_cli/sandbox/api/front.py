@@ -322,6 +322,7 @@ class FrontProtocol(asyncio.Protocol):
         )
         answer = front.api.respond(request)
         front.group.when_durable(partial(self._durable, head, answer, started))
+        front.group.poll()
 
     def _durable(
         self, head: RequestHead, answer: ApiResponse, started: float, error: BaseException | None
