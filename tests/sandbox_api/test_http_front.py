@@ -3,11 +3,12 @@
 Covers what the front serves itself (the twilio SDK's requests, keep-alive and pipelined
 requests answered in order, heads and bodies split across sends, ``Connection: close``, 401,
 204), what it hands over with the bytes received so far to aiohttp's protocol (controls, HEAD,
-malformed and unusual heads, chunked bodies, oversized heads and bodies), that the front and
-aiohttp answer the same request alike, the guards (the body deadline's 408, the header
-deadline, the idle-connection cap), :func:`parse_head` as a pure function (a table and a
-property), and raw-bytes robustness against a running sandbox (mutated SDK requests never get a
-5xx, and the sandbox goes on serving without leaking connections).
+malformed and unusual heads, chunked bodies, oversized heads and bodies; a head ending in a
+bare CR or LF at once), that the front and aiohttp answer the same request alike, the guards
+(the body deadline's 408, the header deadline, the idle-connection cap), :func:`parse_head` as
+a pure function (a table and a property), and raw-bytes robustness against a running sandbox
+(mutated SDK requests never get a 5xx, and the sandbox goes on serving without leaking
+connections).
 
 Everything runs against a real sandbox on a loopback port with real sockets; timeouts are
 reached by running the connection guard's sweep at a later time on the server's loop.
@@ -691,6 +692,24 @@ def test_the_front_answers_as_aiohttp_answers_the_same_request(
     front, aiohttp = send(()), send(TWIN_HEADERS)
     assert front.from_front and aiohttp.from_aiohttp
     assert _answer_parts(front) == _answer_parts(aiohttp)
+    assert sandbox.front.handed_over == 1
+
+
+@pytest.mark.parametrize(
+    "end",
+    [b"\n\r\n", b"\r\r\n", b"\r\n\r\r\n", b"\n\n", b"\r\n\n"],
+    ids=["LF CRLF", "CR CRLF", "CRLF CR CRLF", "LF LF", "CRLF LF"],
+)
+def test_a_head_ending_in_a_bare_cr_or_lf_is_handed_over_at_once(
+    front_sandbox: FrontSandbox, end: bytes
+) -> None:
+    """aiohttp answers such a head 400 as soon as it reads it; the front must not wait for a
+    CRLF CRLF that the client will never send (it would hold the client until the header
+    deadline, and close without an answer)."""
+    sandbox = front_sandbox
+    raw = sandbox.request("GET", sandbox.workspace)[:-4] + end
+    answer = sandbox.exchange(raw)
+    assert answer.status == 400 and answer.from_aiohttp
     assert sandbox.front.handed_over == 1
 
 

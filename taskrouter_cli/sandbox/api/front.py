@@ -59,6 +59,9 @@ _TARGET = re.compile(rb"/v1(?:[/?][-!$&'()*+,./0-9:;=?@A-Z_a-z~]*)?")
 _TOKEN = re.compile(rb"[-!#$%&'*+.^_`|~0-9A-Za-z]+")
 _VALUE = re.compile(rb"[\x20-\x7e\t]*")
 _HOST = re.compile(rb"[-.:\[\]_0-9A-Za-z]+")
+_BARE_CR_OR_LF = re.compile(rb"(?<!\r)\n|\r[^\n]")
+"""A line break the front never serves: an LF without its CR, or a CR followed by anything
+but LF (a CR at the end of what has arrived may be the start of a CRLF)."""
 _HANDED_OVER_HEADERS = ("Transfer-Encoding", "Expect", "Upgrade")
 _CONNECTION_TOKENS = frozenset({"close", "keep-alive"})
 _STATUS_LINES = {
@@ -273,9 +276,10 @@ class FrontProtocol(asyncio.Protocol):
             buffer = self._buffer
             end = buffer.find(b"\r\n\r\n", 0, MAX_HEAD_BYTES + 4)
             if end < 0:
-                # Incomplete -- or a head the front does not read: too long, or lines ending
-                # in a bare LF.
-                if len(buffer) > MAX_HEAD_BYTES or b"\n\n" in buffer:
+                # Incomplete -- or a head the front does not read: too long, or with a bare
+                # LF or CR, which may end a head the client considers complete ("\n\r\n")
+                # and which aiohttp answers 400 at once.
+                if len(buffer) > MAX_HEAD_BYTES or _BARE_CR_OR_LF.search(buffer):
                     self._hand_over()
                 return
             head = parse_head(bytes(buffer[:end]), front.max_body_bytes)
