@@ -5,8 +5,9 @@ requests answered in order, heads and bodies split across sends, ``Connection: c
 204), what it hands over with the bytes received so far to aiohttp's protocol (controls, HEAD,
 malformed and unusual heads, chunked bodies, oversized heads and bodies; a head ending in a
 bare CR or LF at once), that the front and aiohttp answer the same request alike, the guards
-(the body deadline's 408, the header deadline, the idle-connection cap), :func:`parse_head` as
-a pure function (a table and a property), and raw-bytes robustness against a running sandbox
+(the body deadline's 408, the header deadline, the idle-connection cap, reading and answering
+paused under a client that pipelines more than the front keeps), :func:`parse_head` as a pure
+function (a table and a property), and raw-bytes robustness against a running sandbox
 (mutated SDK requests never get a 5xx, and the sandbox goes on serving without leaking
 connections).
 
@@ -23,8 +24,9 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import pytest
@@ -36,13 +38,20 @@ from taskrouter_cli.sandbox.api.app import MAX_BODY_BYTES
 from taskrouter_cli.sandbox.api.front import (
     MAX_HEAD_BYTES,
     MAX_HEADERS,
+    MAX_WAITING_BYTES,
     HttpFront,
     RequestHead,
     parse_head,
 )
 
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
 FRONT_SERVER = "trcli-sandbox"
 """The ``Server`` header of the front's answers (aiohttp names itself instead)."""
+READ_CHUNK = 256 * 1024
+"""The most asyncio's socket transport reads at once: the front may hold this much beyond
+:data:`MAX_WAITING_BYTES` before it pauses reading."""
 FORM = "application/x-www-form-urlencoded"
 
 
@@ -772,6 +781,93 @@ def test_the_fronts_connections_count_toward_the_idle_connection_cap(
         for connection, _ in idle:
             connection.close()
     assert sandbox.front.handed_over == 0
+
+
+class BufferWatch:
+    """Samples, on the server's loop, what the front holds for its connections."""
+
+    def __init__(self, sandbox: FrontSandbox) -> None:
+        self.sandbox = sandbox
+        self.most_waiting = 0
+        """The most received bytes the front held for a connection at once."""
+        self.stalled = threading.Event()
+        """A connection was seen with both reading and answering paused."""
+        self._task: Future[None] | None = None
+
+    async def _watch(self) -> None:
+        while True:
+            for connection in list(self.sandbox.front.connections):
+                self.most_waiting = max(self.most_waiting, len(connection._buffer))
+                if connection._reading_paused and connection._writing_paused:
+                    self.stalled.set()
+            await asyncio.sleep(0.001)
+
+    def __enter__(self) -> Self:
+        self._task = asyncio.run_coroutine_threadsafe(self._watch(), self.sandbox.loop)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+
+
+def test_a_client_that_pipelines_past_the_waiting_limit_before_reading_gets_every_answer(
+    front_sandbox: FrontSandbox,
+) -> None:
+    """The client sends ~4 MB of requests and reads nothing until the front has stopped both
+    answering (its answers fill the socket) and reading (more than MAX_WAITING_BYTES wait);
+    then it reads, both resume, and every answer comes, in order."""
+    sandbox = front_sandbox
+    tasks = []
+    for number in range(4):  # answers of ~5 KB: the kernel's buffers fill before the requests end
+        created = sandbox.exchange(sandbox.create_task({"number": number, "pad": "p" * 4000}))
+        tasks.append(created.json()["sid"])
+    padding = (("X-Padding", "p" * 700),)  # requests of ~1 KB: fewer of them to send 4 MB
+    requests = [
+        sandbox.request("GET", f"{sandbox.workspace}/Tasks/{sid}", headers=padding) for sid in tasks
+    ]
+    count = (4 * 1024 * 1024) // len(requests[0])
+    raw = b"".join(requests[number % len(requests)] for number in range(count))
+    connection = socket.socket()
+    connection.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024)
+    connection.connect(("127.0.0.1", sandbox.port))
+    connection.settimeout(10)
+    reader = AnswerReader(connection)
+    with connection, BufferWatch(sandbox) as watch:
+        sender = threading.Thread(target=connection.sendall, args=(raw,), daemon=True)
+        sender.start()
+        assert watch.stalled.wait(10), "the front never paused both reading and answering"
+        sids = [reader.answer().json()["sid"] for _ in range(count)]
+        sender.join(10)
+        assert not sender.is_alive()
+        assert reader.nothing_yet()
+    assert sids == [tasks[number % len(tasks)] for number in range(count)]
+    assert watch.most_waiting <= MAX_WAITING_BYTES + READ_CHUNK
+    assert sandbox.front.handed_over == 0
+
+
+def test_a_client_that_reads_while_it_pipelines_cannot_make_the_front_hold_more_than_the_limit(
+    front_sandbox: FrontSandbox,
+) -> None:
+    """Answered at once (401) and read at once, requests still arrive faster than the front
+    answers them: it must stop reading rather than keep them all."""
+    sandbox = front_sandbox
+    request = request_bytes("GET", "/v1/Workspaces", headers=(("X-Padding", "p" * 4000),))
+    count = (6 * 1024 * 1024) // len(request)
+    connection, reader = sandbox.connect()
+    statuses: list[int] = []
+
+    def read() -> None:
+        statuses.extend(reader.answer().status for _ in range(count))
+
+    with connection, BufferWatch(sandbox) as watch:
+        reading = threading.Thread(target=read, daemon=True)
+        reading.start()
+        connection.sendall(request * count)
+        reading.join(30)
+        assert not reading.is_alive()
+    assert statuses == [401] * count
+    assert watch.most_waiting <= MAX_WAITING_BYTES + READ_CHUNK
 
 
 # -- parse_head ------------------------------------------------------------------------------

@@ -247,11 +247,13 @@ class FrontProtocol(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self._buffer += data
-        if self.busy or self._writing_paused:
-            if len(self._buffer) > MAX_WAITING_BYTES and not self._reading_paused:
-                self._pause_reading()
-            return
-        self._serve_buffered()
+        if not (self.busy or self._writing_paused):
+            self._serve_buffered()
+        # Checked after serving too: an answer that needs no commit goes out at once, so the
+        # front is rarely busy when bytes arrive, and a client that sends faster than the front
+        # answers (one request a loop pass, while a pass reads up to 256 KiB) must be held back.
+        if len(self._buffer) > MAX_WAITING_BYTES and not (self._reading_paused or self._done):
+            self._pause_reading()
 
     def pause_writing(self) -> None:
         self._writing_paused = True
