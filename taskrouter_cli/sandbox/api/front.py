@@ -59,6 +59,9 @@ _REQUEST_LINE = re.compile(
 _HEADER_LINES = re.compile(rb"(?:\r\n[-!#$%&'*+.^_`|~0-9A-Za-z]+:[\x20-\x7e\t]*)*")
 """Header lines of a token, a colon and printable ASCII, each after its CRLF."""
 _HOST = re.compile(r"[-.:\[\]_0-9A-Za-z]+")
+_BARE_CR_OR_LF = re.compile(rb"(?<!\r)\n|\r[^\n]")
+"""A line break the front never serves: an LF without its CR, or a CR followed by anything
+but LF (a CR at the end of what has arrived may be the start of a CRLF)."""
 _HANDED_OVER_HEADERS = frozenset({"transfer-encoding", "expect", "upgrade"})
 _CONNECTION_TOKENS = frozenset({"close", "keep-alive"})
 _STATUS_LINES = {
@@ -253,11 +256,13 @@ class FrontProtocol(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self._buffer += data
-        if self.busy or self._writing_paused:
-            if len(self._buffer) > MAX_WAITING_BYTES and not self._reading_paused:
-                self._pause_reading()
-            return
-        self._serve_buffered()
+        if not (self.busy or self._writing_paused):
+            self._serve_buffered()
+        # Checked after serving too: an answer that needs no commit goes out at once, so the
+        # front is rarely busy when bytes arrive, and a client that sends faster than the front
+        # answers (one request a loop pass, while a pass reads up to 256 KiB) must be held back.
+        if len(self._buffer) > MAX_WAITING_BYTES and not (self._reading_paused or self._done):
+            self._pause_reading()
 
     def pause_writing(self) -> None:
         self._writing_paused = True
@@ -282,9 +287,10 @@ class FrontProtocol(asyncio.Protocol):
             buffer = self._buffer
             end = buffer.find(b"\r\n\r\n", 0, MAX_HEAD_BYTES + 4)
             if end < 0:
-                # Incomplete -- or a head the front does not read: too long, or lines ending
-                # in a bare LF.
-                if len(buffer) > MAX_HEAD_BYTES or b"\n\n" in buffer:
+                # Incomplete -- or a head the front does not read: too long, or with a bare
+                # LF or CR, which may end a head the client considers complete ("\n\r\n")
+                # and which aiohttp answers 400 at once.
+                if len(buffer) > MAX_HEAD_BYTES or _BARE_CR_OR_LF.search(buffer):
                     self._hand_over()
                 return
             head = parse_head(bytes(buffer[:end]), front.max_body_bytes)
