@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import logging
 import socket
 import threading
 import time
@@ -1130,3 +1131,24 @@ def test_mutated_sdk_requests_never_get_a_server_error_and_the_sandbox_goes_on(
     while sandbox.on_loop(left_open) != (1, 1) and time.monotonic() < deadline:
         time.sleep(0.01)
     assert sandbox.on_loop(left_open) == (1, 1)  # the SDK's connection, and none leaked
+
+
+def test_a_client_that_leaves_mid_body_on_a_handed_over_request_logs_no_error(
+    front_sandbox: FrontSandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.ERROR, logger="taskrouter_cli.sandbox.api")
+    chunked = front_sandbox.request(
+        "POST",
+        "/v1/Workspaces",
+        headers=(("Content-Type", FORM), ("Transfer-Encoding", "chunked")),
+    )
+    connection, _reader = front_sandbox.connect()
+    connection.sendall(chunked + b"10\r\nFriendlyName=ab")  # handed over; the body unfinished
+    front_sandbox.prove_progress()
+    connection.close()
+    deadline = time.monotonic() + 5
+    while front_sandbox.guard.open_connections and time.monotonic() < deadline:
+        front_sandbox.prove_progress()  # until the server has seen the connection go
+    front_sandbox.prove_progress()
+    assert front_sandbox.front.handed_over == 1
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []

@@ -78,8 +78,8 @@ async def error_middleware(
         return error_response(413, 20001, f"The request body is larger than {MAX_BODY_BYTES} bytes")
     except web.HTTPException as exc:
         return error_response(exc.status, exc.status, exc.reason)
-    except asyncio.CancelledError:
-        raise
+    except (asyncio.CancelledError, ConnectionResetError):
+        raise  # cancelled, or the client left mid-request: there is no one to answer
     except Exception:
         log.exception("unexpected error handling %s %s", request.method, request.path)
         return error_response(500, 500, "Internal error in the sandbox (see its log)")
