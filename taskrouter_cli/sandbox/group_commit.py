@@ -30,8 +30,10 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-POLL_INTERVAL = 0.0005
-"""Seconds between two looks at the writer's answers from :meth:`GroupCommit.poll`."""
+POLL_INTERVAL = 0.002
+"""Seconds between two looks at the writer's answers from :meth:`GroupCommit.poll`. Measured
+at 50 clients in alternating runs: 2 ms against 0.5 ms, about as many lifecycles a second for
+less CPU (fewer, larger commits) and a p99 latency ~9 ms lower; 4-8 ms measured no better."""
 
 
 class GroupCommit:
