@@ -128,9 +128,10 @@ def test_batches_sent_while_the_writer_commits_share_its_next_transaction(
 def test_the_wal_is_copied_back_into_the_database_beside_the_commits(
     table: Path, writer: WriterProcess
 ) -> None:
-    """The writer's own connection never checkpoints (SQLite would, inside a commit); its
-    checkpoint thread does, every CHECKPOINT_EVERY commits: the database file grows with what
-    was committed instead of everything staying in the WAL."""
+    """Below WAL_PAGES_BEFORE_OWN_CHECKPOINT pages the writer's own connection does not
+    checkpoint (SQLite would at 1,000, inside a commit); its checkpoint thread does, every
+    CHECKPOINT_EVERY commits: the database file grows with what was committed instead of
+    everything staying in the WAL."""
     body = "x" * 4000  # a page each
     for k in range(CHECKPOINT_EVERY * 3):
         writer.wait(writer.send([(INSERT, [(k, body)], None)]))  # one transaction each
@@ -141,6 +142,24 @@ def test_the_wal_is_copied_back_into_the_database_beside_the_commits(
         time.sleep(0.01)  # the checkpoint thread's copy is under way
     assert table.stat().st_size >= copied
     assert len(rows(table)) == CHECKPOINT_EVERY * 3
+
+
+def test_the_wal_stays_bounded_while_commits_never_pause(table: Path) -> None:
+    """Batches sent without waiting keep the writer committing back to back, so the thread's
+    passive checkpoints never find the WAL finished; the writer's own checkpoint past its page
+    limit finishes it between two commits, and SQLite starts the WAL over."""
+    writer = WriterProcess(str(table), own_checkpoint_pages=100)
+    wal = table.with_name(table.name + "-wal")
+    body = "x" * 4000  # a page each
+    try:
+        sent = [writer.send([(INSERT, [(k, body)], None)]) for k in range(4000)]
+        writer.wait(sent[-1])
+        assert all(future.exception() is None for future in sent)
+        largest = wal.stat().st_size  # SQLite reuses the file from its start, never shrinks it
+    finally:
+        writer.stop()
+    assert largest < 4000 * len(body) / 4, f"the WAL grew with the data: {largest} bytes"
+    assert len(rows(table)) == 4000
 
 
 def test_after_a_failed_commit_every_batch_fails_until_reset_and_none_is_written(
