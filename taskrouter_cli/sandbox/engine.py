@@ -454,6 +454,7 @@ class Engine:
             worker = cast("Worker | None", workers.get(worker_sid))
             if (
                 worker is None
+                or not worker["available"]  # most of a busy pool: can_take's first test, inline
                 or worker_sid in busy
                 or not self.can_take(worker, task, ignore, multi)
             ):
