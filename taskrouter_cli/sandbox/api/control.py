@@ -37,6 +37,7 @@ from taskrouter_cli.guards.origin import (
     local_request_refusal,
     same_origin,
 )
+from taskrouter_cli.sandbox.api.auth import unauthorized
 from taskrouter_cli.sandbox.api.errors import HttpError, bad_request
 from taskrouter_cli.sandbox.api.params import decode_form, decode_query
 from taskrouter_cli.sandbox.api.responses import (
@@ -45,7 +46,6 @@ from taskrouter_cli.sandbox.api.responses import (
     authenticated,
     json_response,
     read_body,
-    unauthorized,
 )
 from taskrouter_cli.sandbox.api.serialize import format_datetime, jsonable
 

@@ -38,8 +38,8 @@ from http import HTTPStatus
 from typing import Any
 
 from taskrouter_cli.guards.connections import ConnectionGuard
-from taskrouter_cli.sandbox.api.app import MAX_BODY_BYTES, V1Api
 from taskrouter_cli.sandbox.api.exchange import ApiRequest, ApiResponse, error_answer
+from taskrouter_cli.sandbox.api.v1 import MAX_BODY_BYTES, V1Api
 from taskrouter_cli.sandbox.group_commit import GroupCommit
 
 log = logging.getLogger(__name__)

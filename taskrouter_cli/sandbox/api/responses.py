@@ -1,16 +1,16 @@
-"""Shared pieces of the sandbox app: application keys, JSON and error responses, Basic auth."""
+"""Shared pieces of the sandbox's aiohttp app: application keys, JSON and error responses, the
+request's Basic auth (``auth.py``)."""
 
 from __future__ import annotations
 
 import asyncio
-import binascii
-import hmac
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiohttp import BasicAuth, encode_basic_auth, web
+from aiohttp import web
 
-from taskrouter_cli.sandbox.api.errors import AUTHENTICATE, HttpError
+from taskrouter_cli.sandbox.api.auth import authorized
+from taskrouter_cli.sandbox.api.errors import HttpError
 from taskrouter_cli.sandbox.api.exchange import ApiResponse, error_answer
 from taskrouter_cli.sandbox.json_codec import to_json
 
@@ -71,49 +71,5 @@ async def read_body(request: web.Request) -> bytes:
         ) from None
 
 
-_ACCEPTED_HEADERS: dict[tuple[str, ...], tuple[str, ...]] = {}
-"""Credentials -> the exact ``Authorization`` values that carry them (what the SDK sends)."""
-
-
-def _accepted_headers(service: Any) -> tuple[str, ...]:
-    names = ("account_sid", "auth_token", "api_key_sid", "api_key_secret")
-    key = tuple(str(getattr(service, name, "") or "") for name in names)
-    found = _ACCEPTED_HEADERS.get(key)
-    if found is None:
-        found = tuple(
-            encode_basic_auth(login, password)
-            for login, password in ((key[0], key[1]), (key[2], key[3]))
-            if login and password and (login + password).isascii()
-        )
-        _ACCEPTED_HEADERS.clear()  # one sandbox per process: keep only the current credentials
-        _ACCEPTED_HEADERS[key] = found
-    return found
-
-
 def authenticated(request: web.Request) -> bool:
     return authorized(request.headers.get("Authorization", ""), request.app[SERVICE_KEY])
-
-
-def authorized(header: str, service: Any) -> bool:
-    """True when the ``Authorization`` header carries the sandbox's credentials."""
-    if not header:
-        return False
-    # The usual case in one step: the header is exactly what a client with the right
-    # credentials sends (compared in constant time), with no base64 decoding per request.
-    if header.isascii():
-        accepted = [hmac.compare_digest(header, value) for value in _accepted_headers(service)]
-        if any(accepted):
-            return True
-    try:
-        auth = BasicAuth.decode(header, encoding="utf-8")
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        return False
-    if not (auth.login.isascii() and auth.password.isascii()):  # no credential has other bytes
-        return False
-    return bool(service.authenticate(auth.login, auth.password))
-
-
-def unauthorized() -> HttpError:
-    return HttpError(
-        401, AUTHENTICATE, "Authenticate", headers={"WWW-Authenticate": 'Basic realm="Twilio API"'}
-    )
