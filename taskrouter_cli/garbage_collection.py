@@ -39,3 +39,10 @@ def tune_for_serving() -> None:
     gc.freeze()
     _young, middle, old = gc.get_threshold()
     gc.set_threshold(YOUNG_THRESHOLD, middle, old)
+
+
+def refreeze_if_tuned() -> None:
+    """After :func:`tune_for_serving`, freeze again what was built since (the sandbox sets up
+    aiohttp's application once it already listens); elsewhere nothing."""
+    if gc.get_freeze_count():
+        gc.freeze()

@@ -137,10 +137,16 @@ class ConnectionGuard:
 
     # -- installation ---------------------------------------------------------------------
 
+    def start(self) -> None:
+        """Start sweeping (on the running loop); :meth:`install` does it too."""
+        if self._sweeper is None:
+            self._loop = asyncio.get_running_loop()
+            quiet_server_logs(self._loop)
+            self._sweeper = asyncio.create_task(self._sweep_forever())
+
     def install(self, server: Any) -> None:
         """Hook into ``server`` (an aiohttp ``web.Server``) before it accepts connections."""
-        self._loop = asyncio.get_running_loop()
-        quiet_server_logs(self._loop)
+        self.start()
         made, lost = server.connection_made, server.connection_lost
         handler: Handler = server.request_handler
 
@@ -163,7 +169,6 @@ class ConnectionGuard:
         server.connection_made = connection_made
         server.connection_lost = connection_lost
         server.request_handler = guarded  # each new connection's handler copies it
-        self._sweeper = asyncio.create_task(self._sweep_forever())
 
     async def close(self) -> None:
         if self._sweeper is not None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import logging
 import socket
@@ -1152,3 +1153,62 @@ def test_a_client_that_leaves_mid_body_on_a_handed_over_request_logs_no_error(
     front_sandbox.prove_progress()
     assert front_sandbox.front.handed_over == 1
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+def test_a_request_handed_over_before_aiohttp_is_set_up_is_answered_once_it_is(
+    fake_clock: Any,
+) -> None:
+    """While the sandbox starts, the front listens before aiohttp's app exists: it answers /v1
+    at once, and a request for aiohttp waits, bytes kept, until the app is ready."""
+    from aiohttp import web
+
+    from taskrouter_cli.sandbox.api.app import create_app
+    from taskrouter_cli.sandbox.api.v1 import V1Api
+    from taskrouter_cli.sandbox.group_commit import GroupCommit
+    from tests.fixtures.sandbox import make_service
+
+    service = make_service(fake_clock)
+
+    async def scenario() -> tuple[bytes, bytes, bytes]:
+        loop = asyncio.get_running_loop()
+        api, group = V1Api(service), GroupCommit(service)
+        guard = ConnectionGuard(max_connections=16)
+        guard.start()
+        front = HttpFront(api, group, guard, None)
+        listener = await loop.create_server(front, "127.0.0.1", 0)
+        port = listener.sockets[0].getsockname()[1]
+        control = b"GET /sandbox/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+        api_request = b"GET /v1/Workspaces HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+        runner = None
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(control)
+            other_reader, other_writer = await asyncio.open_connection("127.0.0.1", port)
+            other_writer.write(api_request)
+            answered_at_once = await asyncio.wait_for(other_reader.readuntil(b"\r\n"), 5)
+            assert front.awaiting_fallback, "the control request was not waiting"
+            waited = b""
+            with contextlib.suppress(asyncio.TimeoutError):  # nothing is there to answer yet
+                waited = await asyncio.wait_for(reader.read(1), 0.05)
+            app = create_app(service, api=api, group=group)
+            runner = web.AppRunner(app, handle_signals=False)
+            await runner.setup()
+            assert runner.server is not None
+            guard.install(runner.server)
+            front.fallback_ready(runner.server)
+            answered_later = await asyncio.wait_for(reader.readuntil(b"\r\n"), 5)
+            writer.close()
+            other_writer.close()
+            return answered_at_once, waited, answered_later
+        finally:
+            listener.close()
+            await front.shutdown(1)
+            await guard.close()
+            if runner is not None:
+                await runner.cleanup()
+
+    at_once, waited, later = asyncio.run(scenario())
+    service.close()
+    assert at_once.startswith(b"HTTP/1.1 401")  # /v1 from the front, before aiohttp
+    assert waited == b""
+    assert later.startswith(b"HTTP/1.1 200")  # the control, once aiohttp was there

@@ -189,7 +189,7 @@ class HttpFront:
         api: V1Api,
         group: GroupCommit,
         guard: ConnectionGuard,
-        fallback: Callable[[], asyncio.Protocol],
+        fallback: Callable[[], asyncio.Protocol] | None,
         *,
         max_body_bytes: int = MAX_BODY_BYTES,
         request_log: logging.Logger | None = None,
@@ -199,7 +199,8 @@ class HttpFront:
         self.guard = guard
         self.fallback = fallback
         """aiohttp's protocol factory (``AppRunner.server``): who gets what the front does not
-        serve."""
+        serve (None until :meth:`fallback_ready`)."""
+        self.awaiting_fallback: list[FrontProtocol] = []
         self.max_body_bytes = max_body_bytes
         self.request_log = request_log
         self.connections: set[FrontProtocol] = set()
@@ -209,6 +210,13 @@ class HttpFront:
 
     def __call__(self) -> FrontProtocol:
         return FrontProtocol(self)
+
+    def fallback_ready(self, fallback: Callable[[], asyncio.Protocol]) -> None:
+        """aiohttp's protocol factory exists now: connections handed over before get it."""
+        self.fallback = fallback
+        waiting, self.awaiting_fallback = self.awaiting_fallback, []
+        for connection in waiting:
+            connection.hand_over_now()
 
     async def shutdown(self, timeout: float) -> None:
         """Let the answers in progress go out (within ``timeout`` seconds), then close every
@@ -237,6 +245,8 @@ class FrontProtocol(asyncio.Protocol):
         """A request is being answered."""
         self._done = False
         """Closed, or handed to aiohttp."""
+        self._awaiting_fallback = False
+        """Handed over before aiohttp's protocol existed: it gets the connection once it does."""
         self._reading_paused = False
         self._writing_paused = False
 
@@ -261,7 +271,11 @@ class FrontProtocol(asyncio.Protocol):
         # Checked after serving too: an answer that needs no commit goes out at once, so the
         # front is rarely busy when bytes arrive, and a client that sends faster than the front
         # answers (one request a loop pass, while a pass reads up to 256 KiB) must be held back.
-        if len(self._buffer) > MAX_WAITING_BYTES and not (self._reading_paused or self._done):
+        if (
+            len(self._buffer) > MAX_WAITING_BYTES
+            and not self._reading_paused
+            and (not self._done or self._awaiting_fallback)
+        ):
             self._pause_reading()
 
     def pause_writing(self) -> None:
@@ -372,9 +386,21 @@ class FrontProtocol(asyncio.Protocol):
 
     def _hand_over(self) -> None:
         """From now on aiohttp's protocol serves this connection, starting with the bytes the
-        front has received."""
+        front has received -- once there is one: while the sandbox starts, the front listens
+        before aiohttp is imported, and what it hands over meanwhile waits."""
+        self._done = True
+        if self._front.fallback is None:
+            self._awaiting_fallback = True
+            self._front.awaiting_fallback.append(self)
+            return
+        self.hand_over_now()
+
+    def hand_over_now(self) -> None:
+        self._awaiting_fallback = False
         transport = self._transport
-        assert transport is not None
+        fallback = self._front.fallback
+        if transport is None or fallback is None:  # closed while it waited
+            return
         data = bytes(self._buffer)
         self._buffer.clear()
         self._done = True
@@ -382,7 +408,7 @@ class FrontProtocol(asyncio.Protocol):
         self._front.handed_over += 1
         if self._reading_paused:
             self._resume_reading()
-        protocol: Any = self._front.fallback()
+        protocol: Any = fallback()
         transport.set_protocol(protocol)
         protocol.connection_made(transport)
         if data:
