@@ -20,7 +20,7 @@ import itertools
 import threading
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote_plus
@@ -149,9 +149,10 @@ class CallbackDispatcher:
         self._start_lock = threading.Lock()
         self._closed = False
         self._tasks: set[asyncio.Future[None]] = set()
-        self.before_send: Callable[[], Awaitable[None]] | None = None
-        """Awaited before each delivery (the server's group commit: nothing is told to a
-        callback URL before it is committed)."""
+        self.when_committed: Callable[[Callable[[BaseException | None], None]], None] | None = None
+        """Calls back once what is written so far is committed (the server's group commit's
+        ``when_durable``): each delivery starts then, so nothing is told to a callback URL
+        before it is committed."""
         self.after_apply: Callable[[], None] | None = None
         """Called once an assignment callback's answer is applied (the server's group commit
         polls its writer then, as it does between two requests)."""
@@ -279,14 +280,28 @@ class CallbackDispatcher:
             return self._loop
 
     def _spawn(self, request: DeliveryRequest) -> None:
+        when_committed = self.when_committed
+        if when_committed is None:
+            self._start(request, None)
+        else:  # the delivery's coroutine starts once committed (it no longer waits for it)
+            when_committed(functools.partial(self._start, request))
+
+    def _start(self, request: DeliveryRequest, error: BaseException | None) -> None:
+        if error is not None:  # what it tells was not committed: it is not told
+            self._record(request, request.url, "error", None, None, f"internal error: {error!r}")
+            self._finished()
+            return
         task = asyncio.ensure_future(self._run(request))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def _finished(self) -> None:
+        with self._cond:
+            self._pending -= 1
+            self._cond.notify_all()
+
     async def _run(self, request: DeliveryRequest) -> None:
         try:
-            if self.before_send is not None:
-                await self.before_send()
             if request.kind == "assignment":
                 await self._assignment(request)
             else:
@@ -294,9 +309,7 @@ class CallbackDispatcher:
         except Exception as exc:  # noqa: BLE001 -- one delivery must never kill the loop
             self._record(request, request.url, "error", None, None, f"internal error: {exc!r}")
         finally:
-            with self._cond:
-                self._pending -= 1
-                self._cond.notify_all()
+            self._finished()
 
     async def _assignment(self, request: DeliveryRequest) -> None:
         for attempt, url in (("primary", request.url), ("fallback", request.fallback_url)):

@@ -227,7 +227,7 @@ class _Serving:
             attach_routing(self.loop)
         group.attach(self.loop)
         if attached and dispatcher is not None:
-            dispatcher.before_send = group.durable
+            dispatcher.when_committed = group.when_durable
             dispatcher.after_apply = group.poll
         ticker = asyncio.create_task(tick_loop(self.service, call)) if self.auto_tick else None
         ready(self.port)
@@ -248,7 +248,7 @@ class _Serving:
             if runner is not None:
                 await runner.cleanup()
             if attached and dispatcher is not None:
-                dispatcher.before_send = None
+                dispatcher.when_committed = None
                 dispatcher.after_apply = None
             group.detach()
             detach_routing = getattr(self.service, "detach_loop", None)
