@@ -133,12 +133,14 @@ REQUEST_LOG = logging.getLogger("taskrouter_cli.sandbox.requests")
 def _request_lines_class() -> Any:
     from aiohttp.abc import AbstractAccessLogger
 
+    from taskrouter_cli.sandbox.api.exchange import REQUEST_LINE_FORMAT
+
     class _RequestLines(AbstractAccessLogger):
         """``POST /v1/Workspaces/WS…/Tasks  201  3.2 ms``."""
 
         def log(self, request: Any, response: Any, time: float) -> None:
             self.logger.info(
-                "%s %s  %s  %.1f ms", request.method, request.path_qs, response.status, time * 1e3
+                REQUEST_LINE_FORMAT, request.method, request.path_qs, response.status, time * 1e3
             )
 
         @property

@@ -23,7 +23,11 @@ from aiohttp import web
 from taskrouter_cli.guards.connections import BODY_TIMEOUT
 from taskrouter_cli.sandbox.api import control
 from taskrouter_cli.sandbox.api.errors import HttpError, not_found
-from taskrouter_cli.sandbox.api.exchange import ApiRequest
+from taskrouter_cli.sandbox.api.exchange import (
+    ApiRequest,
+    http_error_answer,
+    internal_error_answer,
+)
 from taskrouter_cli.sandbox.api.responses import (
     API_KEY,
     BODY_TIMEOUT_KEY,
@@ -51,7 +55,7 @@ async def error_middleware(
     try:
         return await handler(request)
     except HttpError as exc:
-        return error_response(exc.status, exc.code, exc.message, **exc.headers)
+        return web_response(http_error_answer(exc))
     except TaskRouterError as exc:
         return error_response(exc.status, exc.code, exc.message)
     except web.HTTPRequestEntityTooLarge:
@@ -62,7 +66,7 @@ async def error_middleware(
         raise  # cancelled, or the client left mid-request: there is no one to answer
     except Exception:
         log.exception("unexpected error handling %s %s", request.method, request.path)
-        return error_response(500, 500, "Internal error in the sandbox (see its log)")
+        return web_response(internal_error_answer())
 
 
 async def handle_v1(request: web.Request) -> web.StreamResponse:

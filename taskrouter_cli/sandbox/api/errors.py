@@ -57,5 +57,9 @@ def bad_request(message: str) -> HttpError:
     return HttpError(400, BAD_REQUEST, message)
 
 
+def body_too_slow(timeout: float) -> HttpError:
+    return HttpError(408, 408, f"The request body did not arrive within {timeout:g} seconds")
+
+
 def not_found(path: str) -> HttpError:
     return HttpError(404, NOT_FOUND, f"The requested resource {path} was not found")

@@ -1,6 +1,6 @@
 """A TaskRouter API request and its answer, independent of the HTTP server that carries them.
 
-The ``/v1`` API (:class:`~taskrouter_cli.sandbox.api.app.V1Api`) takes an :class:`ApiRequest` whose
+The ``/v1`` API (:class:`~taskrouter_cli.sandbox.api.v1.V1Api`) takes an :class:`ApiRequest` whose
 body has been read already and returns an :class:`ApiResponse`, without awaiting anything. Two
 servers carry them: the sandbox's own HTTP/1.1 front (``front.py``, the usual case) and aiohttp's
 application (``app.py``: requests the front hands over, and tests that run the app alone).
@@ -12,8 +12,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
-from taskrouter_cli.sandbox.api.errors import error_body
+from taskrouter_cli.sandbox.api.errors import HttpError, error_body
 from taskrouter_cli.sandbox.json_codec import to_json
+
+INTERNAL_ERROR = "Internal error in the sandbox (see its log)"
+"""The message of a 500: what went wrong is in the sandbox's log, never in the answer."""
+REQUEST_LINE_FORMAT = "%s %s  %s  %.1f ms"
+"""One logged request (method, target, status, milliseconds), whichever server answered it."""
 
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 """What a request without a Content-Type header is taken to send (as aiohttp says, RFC 9110)."""
@@ -27,7 +32,7 @@ class ApiRequest:
     """The percent-decoded path, ``/v1/Workspaces/WS…``."""
     query_string: str
     headers: Mapping[str, str]
-    """Case-insensitive (``multidict.CIMultiDict`` or aiohttp's proxy of one)."""
+    """Looked up in any case (aiohttp's ``CIMultiDictProxy``, or the front's ``Headers``)."""
     body: bytes
     base_url: str
     """Scheme and host the client used (``http://127.0.0.1:4010``): ``url``/``links`` and paging
@@ -69,3 +74,11 @@ def error_answer(
     if status == 401:
         body["detail"] = ""
     return json_answer(body, status, headers or None)
+
+
+def http_error_answer(error: HttpError) -> ApiResponse:
+    return error_answer(error.status, error.code, error.message, error.headers)
+
+
+def internal_error_answer() -> ApiResponse:
+    return error_answer(500, 500, INTERNAL_ERROR)

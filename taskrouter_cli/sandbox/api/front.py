@@ -4,7 +4,7 @@ A task's lifecycle makes three ``/v1`` requests, and aiohttp's web application s
 the event loop's CPU on each beyond the API itself (request and response objects, router,
 middleware, a task per request, a stream for the body), about a tenth of the sandbox's loop time
 (``docs/benchmarks.md``). This protocol parses the request itself, calls
-:meth:`V1Api.respond <taskrouter_cli.sandbox.api.app.V1Api.respond>` directly, and writes the
+:meth:`V1Api.respond <taskrouter_cli.sandbox.api.v1.V1Api.respond>` directly, and writes the
 answer in one piece once the group commit says what it wrote is committed
 (:meth:`GroupCommit.when_durable <taskrouter_cli.sandbox.group_commit.GroupCommit.when_durable>`).
 
@@ -38,11 +38,16 @@ from http import HTTPStatus
 from typing import Any
 
 from taskrouter_cli.guards.connections import ConnectionGuard
-from taskrouter_cli.sandbox.api.exchange import ApiRequest, ApiResponse, error_answer
+from taskrouter_cli.sandbox.api.errors import body_too_slow
+from taskrouter_cli.sandbox.api.exchange import (
+    REQUEST_LINE_FORMAT,
+    ApiRequest,
+    ApiResponse,
+    http_error_answer,
+    internal_error_answer,
+)
 from taskrouter_cli.sandbox.api.v1 import MAX_BODY_BYTES, V1Api
 from taskrouter_cli.sandbox.group_commit import GroupCommit
-
-log = logging.getLogger(__name__)
 
 MAX_HEAD_BYTES = 8190
 """The longest request head (request line and headers) the front reads; a longer one goes to
@@ -69,7 +74,6 @@ _STATUS_LINES = {
     for status in HTTPStatus
 }
 _JSON_HEAD = b"Content-Type: application/json\r\nContent-Length: %d\r\n"
-_INTERNAL_ERROR = "Internal error in the sandbox (see its log)"
 
 
 class Headers(dict[str, str]):
@@ -349,12 +353,12 @@ class FrontProtocol(asyncio.Protocol):
     ) -> None:
         """The group commit holding what the request wrote (or read) is done: answer."""
         if error is not None:  # the group commit logged it; memory was rolled back
-            answer = error_answer(500, 500, _INTERNAL_ERROR)
+            answer = internal_error_answer()
         self._write(answer, head.close)
         request_log = self._front.request_log
         if request_log is not None:
             elapsed = (time.perf_counter() - started) * 1e3
-            request_log.info("%s %s  %s  %.1f ms", head.method, head.target, answer.status, elapsed)
+            request_log.info(REQUEST_LINE_FORMAT, head.method, head.target, answer.status, elapsed)
         self.busy = False
         if head.close:
             self._done = True
@@ -376,11 +380,7 @@ class FrontProtocol(asyncio.Protocol):
 
     def _body_late(self) -> None:
         self._body_awaited = False
-        timeout = self._front.guard.body_timeout
-        answer = error_answer(
-            408, 408, f"The request body did not arrive within {timeout:g} seconds"
-        )
-        self._write(answer, close=True)
+        self._write(http_error_answer(body_too_slow(self._front.guard.body_timeout)), close=True)
         self._done = True
         self._forget()
 
@@ -403,7 +403,6 @@ class FrontProtocol(asyncio.Protocol):
             return
         data = bytes(self._buffer)
         self._buffer.clear()
-        self._done = True
         self._forget()
         self._front.handed_over += 1
         if self._reading_paused:

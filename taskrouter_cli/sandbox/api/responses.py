@@ -10,15 +10,14 @@ from typing import Any
 from aiohttp import web
 
 from taskrouter_cli.sandbox.api.auth import authorized
-from taskrouter_cli.sandbox.api.errors import HttpError
-from taskrouter_cli.sandbox.api.exchange import ApiResponse, error_answer
-from taskrouter_cli.sandbox.json_codec import to_json
+from taskrouter_cli.sandbox.api.errors import body_too_slow
+from taskrouter_cli.sandbox.api.exchange import ApiResponse, error_answer, json_answer
 
 Caller = Callable[..., Awaitable[Any]]
 
 SERVICE_KEY: web.AppKey[Any] = web.AppKey("service")
 API_KEY: web.AppKey[Any] = web.AppKey("api")
-"""The app's :class:`taskrouter_cli.sandbox.api.app.V1Api`."""
+"""The app's :class:`taskrouter_cli.sandbox.api.v1.V1Api`."""
 CALL_KEY: web.AppKey[Caller] = web.AppKey("call")
 GROUP_COMMIT_KEY: web.AppKey[Any] = web.AppKey("group_commit")
 BODY_TIMEOUT_KEY: web.AppKey[float] = web.AppKey("body_timeout")
@@ -29,12 +28,7 @@ BODY_TIMEOUT_KEY: web.AppKey[float] = web.AppKey("body_timeout")
 def json_response(
     body: Any, status: int = 200, headers: dict[str, str] | None = None
 ) -> web.Response:
-    return web.Response(
-        body=to_json(body),
-        status=status,
-        content_type="application/json",
-        headers=headers,
-    )
+    return web_response(json_answer(body, status, headers))
 
 
 def web_response(answer: ApiResponse) -> web.Response:
@@ -66,9 +60,7 @@ async def read_body(request: web.Request) -> bytes:
     try:
         return await asyncio.wait_for(request.read(), timeout)
     except asyncio.TimeoutError:
-        raise HttpError(
-            408, 408, f"The request body did not arrive within {timeout:g} seconds"
-        ) from None
+        raise body_too_slow(timeout) from None
 
 
 def authenticated(request: web.Request) -> bool:

@@ -29,7 +29,14 @@ from typing import Any, TypeVar
 
 from taskrouter_cli.sandbox.api.auth import authorized, unauthorized
 from taskrouter_cli.sandbox.api.errors import METHOD_NOT_ALLOWED, HttpError, bad_request, not_found
-from taskrouter_cli.sandbox.api.exchange import ApiRequest, ApiResponse, error_answer, json_answer
+from taskrouter_cli.sandbox.api.exchange import (
+    ApiRequest,
+    ApiResponse,
+    error_answer,
+    http_error_answer,
+    internal_error_answer,
+    json_answer,
+)
 from taskrouter_cli.sandbox.api.params import coerce_params, decode_form, decode_query, paging
 from taskrouter_cli.sandbox.api.serialize import render_list, render_record
 from taskrouter_cli.sandbox.api.spec import PAGING_PARAMS, Operation, load_spec
@@ -91,12 +98,12 @@ class V1Api:
         try:
             return self._respond(request)
         except HttpError as exc:
-            return error_answer(exc.status, exc.code, exc.message, exc.headers)
+            return http_error_answer(exc)
         except TaskRouterError as exc:
             return error_answer(exc.status, exc.code, exc.message)
         except Exception:
             log.exception("unexpected error handling %s %s", request.method, request.path)
-            return error_answer(500, 500, "Internal error in the sandbox (see its log)")
+            return internal_error_answer()
 
     def _respond(self, request: ApiRequest) -> ApiResponse:
         path = request.path
