@@ -21,6 +21,7 @@ threads) commit at once, after the group's.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import threading
 import time
@@ -181,39 +182,43 @@ class GroupCommit:
             log.exception("could not go back to the last commit")
         turn.settle(exc)
 
+    def _uncommitted(self) -> _Turn | None:
+        """The turn holding the last write made on the loop, unless it is committed."""
+        turn = self._future or self._written
+        return None if turn is None or turn.done else turn
+
     async def durable(self) -> None:
         """Return once every write made so far on the loop is committed."""
-        turn = self._future or self._written
-        if turn is not None and not turn.done:
+        turn = self._uncommitted()
+        if turn is not None:
             await turn.waiter()
 
     def when_durable(self, callback: Callable[[BaseException | None], None]) -> None:
         """``callback(None)`` once every write made so far on the loop is committed -- at once
         when it is -- or ``callback(error)`` when that commit failed: :meth:`durable` for a
         server that answers from callbacks rather than coroutines (``api/front.py``)."""
-        turn = self._future or self._written
-        if turn is None or turn.done:
+        turn = self._uncommitted()
+        if turn is None:
             callback(None)
         else:
             turn.callbacks.append(callback)
 
 
 class _Turn:
-    """The writes of one loop turn, and the answers waiting for their commit. Each answer
-    waits on a future of its own, settled directly when the commit is known (a shared future
-    behind ``asyncio.shield`` took two more loop callbacks for each answer, and an answer given
-    up must not cancel the others' wait)."""
+    """The writes of one loop turn, and the answers waiting for their commit: each is called
+    back when the commit is known. An answer awaiting it has a future of its own (a shared
+    future behind ``asyncio.shield`` took two more loop callbacks for each answer, and an answer
+    given up must not cancel the others' wait)."""
 
-    __slots__ = ("_waiters", "callbacks", "done")
+    __slots__ = ("callbacks", "done")
 
     def __init__(self) -> None:
         self.done = False
-        self._waiters: list[asyncio.Future[None]] = []
         self.callbacks: list[Callable[[BaseException | None], None]] = []
 
     def waiter(self) -> asyncio.Future[None]:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.append(future)
+        self.callbacks.append(functools.partial(_settle_future, future))
         return future
 
     def settle(self, exc: BaseException | None = None) -> None:
@@ -222,21 +227,22 @@ class _Turn:
         if self.done:
             return
         self.done = True
-        waiters, self._waiters = self._waiters, []
         callbacks, self.callbacks = self.callbacks, []
         for callback in callbacks:
             try:
                 callback(exc)
             except Exception:  # one answer's failure must not keep the others waiting
                 log.exception("an answer waiting for the group commit failed")
-        for future in waiters:
-            if future.done():  # its answer was given up
-                continue
-            if exc is None:
-                future.set_result(None)
-            else:
-                future.set_exception(exc)
-                future.add_done_callback(_retrieve)
+
+
+def _settle_future(future: asyncio.Future[None], exc: BaseException | None) -> None:
+    if future.done():  # its answer was given up
+        return
+    if exc is None:
+        future.set_result(None)
+    else:
+        future.set_exception(exc)
+        future.add_done_callback(_retrieve)
 
 
 def _retrieve(future: asyncio.Future[None]) -> None:
