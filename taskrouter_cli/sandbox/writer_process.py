@@ -297,7 +297,6 @@ class _Checkpointer(threading.Thread):
         self.database = database
         self._wanted = threading.Event()
         self._stopping = False
-        self.checkpoints = 0
 
     def request(self) -> None:
         self._wanted.set()
@@ -319,7 +318,6 @@ class _Checkpointer(threading.Thread):
                     return
                 with contextlib.suppress(sqlite3.Error):  # busy: the next request tries again
                     conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                    self.checkpoints += 1
         finally:
             conn.close()
 
@@ -358,6 +356,8 @@ def serve_commits(
                 batches.append(pickle.loads(buffer[taken + _LENGTH.size : end]))
             taken = end
         del buffer[:taken]
+        if not batches:  # a read that completed no batch: nothing was committed
+            continue
         committer.commit(batches)
         commits += 1
         if commits % CHECKPOINT_EVERY == 0:
