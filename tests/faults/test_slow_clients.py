@@ -9,7 +9,6 @@ within 1 s.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import resource
 import socket
@@ -24,6 +23,7 @@ import pytest
 import requests
 
 from taskrouter_cli.guards.connections import HEADER_TIMEOUT, ConnectionGuard
+from tests.helpers.guard_time import sweep_guard_later
 from tests.helpers.sandbox_process import env_lines, spawn_trcli, wait_for_port
 from tests.helpers.stopwatch import Stopwatch
 from tests.serve.conftest import TOKEN, Running, assignment_params, sign, start_server
@@ -36,15 +36,6 @@ HALF_A_REQUEST = b"POST /assignment HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Le"
 def sweep_later(running: Running, seconds: float) -> int:
     """Run the guard's sweep on the server's loop as if ``seconds`` had passed."""
     return sweep_guard_later(running.server.guard, running.server._loop, seconds)
-
-
-def sweep_guard_later(guard: Any, loop: Any, seconds: float) -> int:
-    assert guard is not None and loop is not None
-
-    async def sweep() -> int:
-        return guard.sweep(loop.time() + seconds)
-
-    return asyncio.run_coroutine_threadsafe(sweep(), loop).result(5)
 
 
 def is_closed(connection: socket.socket) -> bool:

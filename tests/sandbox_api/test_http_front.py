@@ -45,6 +45,7 @@ from taskrouter_cli.sandbox.api.front import (
     RequestHead,
     parse_head,
 )
+from tests.helpers.guard_time import sweep_guard_later
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -304,9 +305,8 @@ class FrontSandbox:
         return asyncio.run_coroutine_threadsafe(run(), self.loop).result(5)
 
     def sweep_later(self, seconds: float) -> int:
-        """The guard's sweep on the server's loop as if ``seconds`` had passed (the pattern of
-        ``sweep_guard_later`` in tests/faults/test_slow_clients.py)."""
-        return int(self.on_loop(lambda: self.guard.sweep(self.loop.time() + seconds)))
+        """The guard's sweep on the server's loop as if ``seconds`` had passed."""
+        return sweep_guard_later(self.guard, self.loop, seconds)
 
     def prove_progress(self) -> None:
         """Returns once the server's loop has read what was sent before: a request on another
